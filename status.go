@@ -1,0 +1,57 @@
+package cambmock
+
+import "slices"
+
+// Status is the status of a text-to-sound task, as the status endpoint
+// reports it in TaskStatusResponse.status.
+type Status string
+
+// The statuses openapi.yaml declares (schema TaskStatus). Every status but
+// PENDING is terminal.
+const (
+	StatusPending         Status = "PENDING"
+	StatusSuccess         Status = "SUCCESS"
+	StatusError           Status = "ERROR"
+	StatusTimeout         Status = "TIMEOUT"
+	StatusPaymentRequired Status = "PAYMENT_REQUIRED"
+)
+
+// StatusFailed is the status camb.ai's text-to-sound sample code checks for
+// and no other source lists. It is not in openapi.yaml; cambmock serves it
+// only in off-spec scenarios.
+const StatusFailed Status = "FAILED"
+
+// Statuses returns the statuses openapi.yaml declares, in its order.
+func Statuses() []Status {
+	return []Status{StatusSuccess, StatusPending, StatusTimeout, StatusError, StatusPaymentRequired}
+}
+
+// Known reports whether openapi.yaml declares s.
+func (s Status) Known() bool { return slices.Contains(Statuses(), s) }
+
+// Terminal reports whether a task with status s is finished: every status
+// but PENDING is, including those openapi.yaml does not know, since a client
+// that keeps polling on an unknown status loops forever.
+func (s Status) Terminal() bool { return s != StatusPending }
+
+// ExceptionReason says why a task failed (TaskStatusResponse.exception_reason).
+// The API may send reasons openapi.yaml does not list.
+type ExceptionReason string
+
+// ExceptionReasons returns the reasons openapi.yaml lists (schema
+// ExceptionReason), in its order.
+func ExceptionReasons() []ExceptionReason {
+	return []ExceptionReason{
+		"HARMFUL_CONTENT_DETECTED", "VOICE_CONVERSION_ERROR", "PROCESSING_ERROR",
+		"SOURCE_TOO_LONG", "SOURCE_TOO_LARGE", "SOURCE_TYPE_NOT_SUPPORTED",
+		"ERROR_DOWNLOADING_SOURCE", "TOO_MANY_GDRIVE_REQUESTS", "SOURCE_BLOCKED_IN_REGION",
+		"SOURCE_IS_AGE_RESTRICTED", "SOURCE_NOT_FOUND", "MISMATCHED_SOURCE_CODEC",
+		"CONTENT_DOES_NOT_MATCH_EXTENSION", "INVALID_SOURCE_DATA",
+		"VIDEO_DOES_NOT_HAVE_AUDIO_STREAMS", "MASTERING_OUT_OF_RANGE",
+		"INVALID_AUDIO_TRACKS_SELECTION", "PAYMENT_REQUIRED", "FORBIDDEN",
+		"INTERNAL_ERROR", "NONE",
+	}
+}
+
+// Known reports whether openapi.yaml lists r.
+func (r ExceptionReason) Known() bool { return slices.Contains(ExceptionReasons(), r) }
