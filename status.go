@@ -1,6 +1,9 @@
 package cambmock
 
-import "slices"
+import (
+	"log/slog"
+	"slices"
+)
 
 // Status is the status of a text-to-sound task, as the status endpoint
 // reports it in TaskStatusResponse.status.
@@ -55,3 +58,22 @@ func ExceptionReasons() []ExceptionReason {
 
 // Known reports whether openapi.yaml lists r.
 func (r ExceptionReason) Known() bool { return slices.Contains(ExceptionReasons(), r) }
+
+// APIKey is a camb.ai API key. Its String and LogValue methods redact it,
+// so a key that reaches a log line or an error by mistake shows as
+// "[redacted]"; use string(k) where the key itself is needed.
+type APIKey string
+
+// String returns "[redacted]", or "" for an empty key.
+func (k APIKey) String() string {
+	if k == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue redacts the key in log/slog output.
+func (k APIKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// GoString redacts the key in %#v output.
+func (k APIKey) GoString() string { return `cambmock.APIKey("` + k.String() + `")` }

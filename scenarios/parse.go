@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
 
@@ -57,19 +59,31 @@ var (
 //
 // Parse checks everything that can be checked without openapi.yaml; use
 // [Scenario.Check] (or [Load], which calls both) for the rest. Every problem
-// found is reported, as a *[LoadError] or an errors.Join of them.
+// found is reported, as a *[LoadError] or an errors.Join of them in the
+// order they appear in the file.
 func Parse(file string, data []byte) (*Scenario, error) {
 	p := &parser{file: file}
 	sc := p.parse(data)
 	if len(p.errs) > 0 {
-		return nil, errors.Join(p.errs...)
+		slices.SortStableFunc(p.errs, func(a, b *LoadError) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
+		if len(p.errs) == 1 {
+			return nil, p.errs[0]
+		}
+		errs := make([]error, len(p.errs))
+		for i, e := range p.errs {
+			errs[i] = e
+		}
+		return nil, errors.Join(errs...)
 	}
 	return sc, nil
 }
 
 type parser struct {
 	file    string
-	errs    []error
+	errs    []*LoadError
+	failed  map[[2]int]bool // the line and column of every error reported
 	offSpec bool
 }
 
@@ -77,6 +91,10 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	e := &LoadError{File: p.file, Err: fmt.Errorf(format, args...)}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
+		if p.failed == nil {
+			p.failed = make(map[[2]int]bool)
+		}
+		p.failed[[2]int{n.Line, n.Column}] = true
 	}
 	p.errs = append(p.errs, e)
 }
@@ -124,12 +142,18 @@ func (p *parser) parse(data []byte) *Scenario {
 	}
 	if n := fields["name"]; n != nil {
 		sc.Name = p.str(n, "name")
-		if sc.Name != "" && !nameRE.MatchString(sc.Name) {
+		if !p.failedAt(n) && !nameRE.MatchString(sc.Name) {
 			p.errorf(n, "name %q is not allowed; use lowercase letters, digits and dashes, starting with a letter or digit", sc.Name)
 		}
 	} else {
 		base := p.file[strings.LastIndexAny(p.file, `/\`)+1:]
-		sc.Name = strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
+		sc.Name = base
+		for _, ext := range []string{".yaml", ".yml"} {
+			if name, ok := strings.CutSuffix(base, ext); ok {
+				sc.Name = name
+				break
+			}
+		}
 		if !nameRE.MatchString(sc.Name) {
 			p.errorf(root, "file name %q does not make a scenario name; add a \"name\" key of lowercase letters, digits and dashes", base)
 		}
@@ -137,7 +161,8 @@ func (p *parser) parse(data []byte) *Scenario {
 	if n := fields["description"]; n != nil {
 		sc.Description = strings.TrimSpace(p.str(n, "description"))
 		switch {
-		case sc.Description == "" && n.Kind == yaml.ScalarNode:
+		case p.failedAt(n):
+		case sc.Description == "":
 			p.errorf(n, "description is empty; say in one line what the scenario plays")
 		case strings.ContainsAny(sc.Description, "\r\n"):
 			p.errorf(n, "description has more than one line; keep it to one line")
@@ -210,6 +235,9 @@ func (p *parser) mapping(n *yaml.Node, what string, allowed []string) map[string
 	return out
 }
 
+// maxQuoted is how many bytes of a value an error message quotes.
+const maxQuoted = 40
+
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -220,9 +248,39 @@ func kindName(n *yaml.Node) string {
 		if n.Tag == "!!null" {
 			return "null"
 		}
-		return fmt.Sprintf("%q", n.Value)
+		v := n.Value
+		if len(v) > maxQuoted {
+			i := maxQuoted
+			for i > 0 && !utf8.RuneStart(v[i]) {
+				i--
+			}
+			return fmt.Sprintf("%q...", v[:i])
+		}
+		return fmt.Sprintf("%q", v)
 	}
 	return "empty"
+}
+
+// valueName is kindName with a hint for a scalar that is nearly of the
+// wanted kind ("bool", "int" or "run_id"): one written in quotes, or one of the
+// words YAML 1.1 read as booleans.
+func valueName(n *yaml.Node, want string) string {
+	name := kindName(n)
+	if n.Kind != yaml.ScalarNode {
+		return name
+	}
+	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+	switch {
+	case quoted && want == "bool" && slices.Contains([]string{"true", "True", "TRUE", "false", "False", "FALSE"}, n.Value):
+		return "the string " + name + "; remove the quotes"
+	case quoted && (want == "int" || want == "run_id"):
+		if _, err := strconv.ParseInt(n.Value, 0, 64); err == nil || want == "run_id" && n.Value == "auto" {
+			return "the string " + name + "; remove the quotes"
+		}
+	case !quoted && want == "bool" && slices.Contains([]string{"y", "yes", "n", "no", "on", "off"}, strings.ToLower(n.Value)):
+		return name + " (YAML 1.2 reads yes, no, on and off as strings)"
+	}
+	return name
 }
 
 func (p *parser) str(n *yaml.Node, key string) string {
@@ -239,7 +297,7 @@ func (p *parser) boolean(n *yaml.Node, key string) bool {
 			return b
 		}
 	}
-	p.errorf(n, "%q must be true or false, not %s", key, kindName(n))
+	p.errorf(n, "%q must be true or false, not %s", key, valueName(n, "bool"))
 	return false
 }
 
@@ -249,7 +307,7 @@ func (p *parser) seed(n *yaml.Node) uint64 {
 			return v
 		}
 	}
-	p.errorf(n, "\"seed\" must be a whole number from 0 to %d, not %s", uint64(math.MaxUint64), kindName(n))
+	p.errorf(n, "\"seed\" must be a whole number from 0 to %d, not %s", uint64(math.MaxUint64), valueName(n, "int"))
 	return 0
 }
 
@@ -263,18 +321,25 @@ func (p *parser) script(n *yaml.Node, name string) Script {
 		return nil
 	}
 	s := make(Script, 0, len(n.Content))
+	// sure[i] is false when step i's duration is in doubt because of an
+	// error already reported; the checks below skip such steps.
+	sure := make([]bool, 0, len(n.Content))
 	for i, sn := range n.Content {
-		s = append(s, p.step(sn, name, i+1))
+		st, ok := p.step(sn, name, i+1)
+		s = append(s, st)
+		sure = append(sure, ok)
 	}
 	for i, st := range s[:len(s)-1] {
-		if st.Forever() && st.Line != 0 {
-			later := len(s) - 1 - i
-			p.errorf(n.Content[i], "%s step %d lasts forever, so the %s after it never play; give it \"polls\" or \"for\"",
-				name, i+1, plural(later, "step"))
+		if st.Forever() && sure[i] {
+			later := "step after it never plays"
+			if n := len(s) - 1 - i; n > 1 {
+				later = fmt.Sprintf("%d steps after it never play", n)
+			}
+			p.errorf(n.Content[i], "%s step %d lasts forever, so the %s; give it \"polls\" or \"for\"", name, i+1, later)
 			break
 		}
 	}
-	if last := s[len(s)-1]; name == "poll" && !last.Forever() {
+	if last := s[len(s)-1]; name == "poll" && !last.Forever() && sure[len(s)-1] {
 		p.errorf(n.Content[len(s)-1], "the last poll step must last forever, since a task answers every poll; remove its %q", durationKey(last))
 	}
 	return s
@@ -287,19 +352,14 @@ func durationKey(s Step) string {
 	return "for"
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func (p *parser) step(n *yaml.Node, script string, index int) Step {
-	st := Step{Line: n.Line, Column: n.Column}
+// step decodes one step of a script. durationOK is false when an error was
+// reported about how long the step lasts.
+func (p *parser) step(n *yaml.Node, script string, index int) (st Step, durationOK bool) {
+	st = Step{Line: n.Line, Column: n.Column}
 	what := fmt.Sprintf("%s step %d", script, index)
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "%s must be a mapping of keys (%s), not %s", what, strings.Join(stepKeys, ", "), kindName(n))
-		return st
+		return st, false
 	}
 	f := p.mapping(n, what, stepKeys)
 
@@ -310,7 +370,8 @@ func (p *parser) step(n *yaml.Node, script string, index int) Step {
 			durations = append(durations, k)
 		}
 	}
-	if len(durations) > 1 {
+	durationOK = len(durations) <= 1
+	if !durationOK {
 		p.errorf(n, "%s has both %q and %q; give one", what, durations[0], durations[1])
 	}
 	if v := f["polls"]; v != nil {
@@ -324,6 +385,11 @@ func (p *parser) step(n *yaml.Node, script string, index int) Step {
 	}
 	if v := f["forever"]; v != nil && !p.boolean(v, "forever") && !p.failedAt(v) {
 		p.errorf(v, "\"forever\" can only be true; to end the step give \"polls\" or \"for\" instead")
+	}
+	for _, k := range durations {
+		if p.failedAt(f[k]) {
+			durationOK = false
+		}
 	}
 
 	// What it answers.
@@ -362,7 +428,7 @@ func (p *parser) step(n *yaml.Node, script string, index int) Step {
 	}
 	if v := f["fault"]; v != nil {
 		st.Fault = Fault(p.str(v, "fault"))
-		if st.Fault != "" && !slices.Contains(Faults(), st.Fault) {
+		if !p.failedAt(v) && !slices.Contains(Faults(), st.Fault) {
 			p.errorf(v, "unknown fault %q; allowed: %s", st.Fault, joinFaults())
 		}
 	}
@@ -377,17 +443,12 @@ func (p *parser) step(n *yaml.Node, script string, index int) Step {
 	if v := f["latency"]; v != nil {
 		st.Latency = p.latency(v)
 	}
-	return st
+	return st, durationOK
 }
 
 // failedAt reports whether an error was already reported at n.
 func (p *parser) failedAt(n *yaml.Node) bool {
-	for _, e := range p.errs {
-		if le, ok := e.(*LoadError); ok && le.Line == n.Line && le.Column == n.Column {
-			return true
-		}
-	}
-	return false
+	return p.failed[[2]int{n.Line, n.Column}]
 }
 
 func joinFaults() string {
@@ -404,7 +465,7 @@ func (p *parser) count(n *yaml.Node, key string) int {
 			return v
 		}
 	}
-	p.errorf(n, "%q must be a whole number from 1 to 1000000000, not %s", key, kindName(n))
+	p.errorf(n, "%q must be a whole number from 1 to 1000000000, not %s", key, valueName(n, "int"))
 	return 0
 }
 
@@ -450,7 +511,7 @@ func (p *parser) latency(n *yaml.Node) Latency {
 
 func (p *parser) reply(status *yaml.Node, f map[string]*yaml.Node) *Reply {
 	r := &Reply{Status: cambmock.Status(p.str(status, "status"))}
-	if r.Status != "" && !r.Status.Known() && !p.offSpec {
+	if !p.failedAt(status) && !r.Status.Known() && !p.offSpec {
 		p.errorf(status, "unknown status %q; allowed: %s (or mark the scenario \"off_spec: true\" to serve it anyway)", r.Status, joinStatuses())
 	}
 	if v := f["run_id"]; v != nil {
@@ -512,15 +573,21 @@ func (p *parser) runID(n *yaml.Node) RunID {
 		if v, err := strconv.ParseInt(n.Value, 0, 64); err == nil && v >= 0 {
 			return RunID{Value: json.RawMessage(strconv.FormatInt(v, 10))}
 		}
+		if p.offSpec {
+			return RunID{Value: p.json(n, "run_id")}
+		}
 	case p.offSpec:
 		return RunID{Value: p.json(n, "run_id")}
 	}
-	p.errorf(n, "\"run_id\" must be auto, a whole number of 0 or more, or null, not %s (off-spec scenarios may serve any value)", kindName(n))
+	p.errorf(n, "\"run_id\" must be auto, a whole number of 0 or more, or null, not %s (off-spec scenarios may serve any value)", valueName(n, "run_id"))
 	return RunID{}
 }
 
 // json converts a YAML value to JSON.
 func (p *parser) json(n *yaml.Node, key string) json.RawMessage {
+	if !p.uniqueKeys(n, key) {
+		return json.RawMessage("null")
+	}
 	var v any
 	if err := n.Decode(&v); err != nil {
 		p.errorf(n, "%q cannot be read: %v", key, err)
@@ -532,6 +599,30 @@ func (p *parser) json(n *yaml.Node, key string) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return b
+}
+
+// uniqueKeys reports every key that appears twice in a mapping within n,
+// the value of key, and whether there was none.
+func (p *parser) uniqueKeys(n *yaml.Node, key string) bool {
+	ok := true
+	if n.Kind == yaml.MappingNode {
+		seen := make(map[string]bool, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode {
+				if seen[k.Value] {
+					p.errorf(k, "key %q appears twice in %q; give it once", k.Value, key)
+					ok = false
+				}
+				seen[k.Value] = true
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if !p.uniqueKeys(c, key) {
+			ok = false
+		}
+	}
+	return ok
 }
 
 // jsonable turns the map[any]any a YAML decoder may produce into values
@@ -574,7 +665,7 @@ func (p *parser) httpError(n *yaml.Node, what string) *HTTPError {
 			e.Code, _ = strconv.Atoi(v.Value)
 		}
 		if e.Code < 400 || e.Code > 599 {
-			p.errorf(v, "error \"code\" must be an HTTP error status from 400 to 599, not %s", kindName(v))
+			p.errorf(v, "error \"code\" must be an HTTP error status from 400 to 599, not %s", valueName(v, "int"))
 		}
 	} else {
 		p.errorf(n, "%s error has no \"code\"; give an HTTP status from 400 to 599", what)

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/scenarios"
+)
+
+const serveHelp = `Usage: cambmock serve [flags]
+
+Serves a mock of camb.ai's text-to-sound API under /apis, playing scripted
+scenarios. Point a client's base URL at http://ADDR/apis. Each create request
+picks its scenario with the X-Cambmock-Scenario header, else a
+[scenario:NAME] token in the prompt, else --scenario. The admin API is under
+/__admin/ (scenarios, tasks, clock, reset, requests, health).
+
+Every flag can also be set with the environment variable named after it.
+
+Example:
+  cambmock serve --addr 127.0.0.1:8080 --scenario slow-success --clock manual
+  curl -s -X POST localhost:8080/__admin/clock -d '{"by":"10s"}'
+`
+
+// serveConfig is what the serve flags say.
+type serveConfig struct {
+	addr      string
+	scenario  string
+	paths     []string
+	keys      []string
+	clock     string
+	strict    bool
+	logFormat string
+	logLevel  string
+	maxTasks  int
+	hangLimit time.Duration
+}
+
+func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*serveConfig, error) {
+	fs := newFlags("serve", serveHelp, stdout, getenv)
+	c := &serveConfig{}
+	addr := fs.String("addr", "CAMBMOCK_ADDR", "127.0.0.1:8080", "`host:port` to listen on; 0.0.0.0:8080 to serve other machines")
+	scenario := fs.String("scenario", "CAMBMOCK_SCENARIO", "success", "the `name` of the scenario tasks play when their create request names none")
+	paths := fs.List("scenarios", "CAMBMOCK_SCENARIOS", string(os.PathListSeparator), "a scenario `file or folder` to load beside the built-ins; repeatable")
+	keys := fs.List("api-key", "CAMBMOCK_API_KEY", ",", "an API `key` to accept; repeatable; without any, every non-empty key is accepted")
+	clock := fs.String("clock", "CAMBMOCK_CLOCK", "real", "the clock scenarios play by: real, or manual (moved by POST /__admin/clock)")
+	strict := fs.Bool("strict", "CAMBMOCK_STRICT", "validate every on-spec response against openapi.yaml and answer 500 on a violation")
+	logFormat := fs.String("log-format", "CAMBMOCK_LOG_FORMAT", "text", "log `format`: text or json")
+	logLevel := fs.String("log-level", "CAMBMOCK_LOG_LEVEL", "info", "log `level`: debug, info, warn or error; info logs a line per request")
+	maxTasks := fs.Int("max-tasks", "CAMBMOCK_MAX_TASKS", 1<<20, "the most tasks to hold; create requests beyond it get a 503 until a reset")
+	hang := fs.Duration("hang-limit", "CAMBMOCK_HANG_LIMIT", 2*time.Minute, "how long a hang fault holds a request at most")
+	if err := fs.parse(args); err != nil {
+		return nil, err
+	}
+	*c = serveConfig{addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
+		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang}
+	switch c.clock {
+	case "real", "manual":
+	default:
+		return nil, usageError("serve: --clock %q is not real or manual", c.clock)
+	}
+	if _, err := net.ResolveTCPAddr("tcp", c.addr); err != nil || !strings.Contains(c.addr, ":") {
+		return nil, usageError("serve: --addr %q is not host:port, such as 127.0.0.1:8080", c.addr)
+	}
+	return c, nil
+}
+
+// newLogger builds the one logger of the process.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError("--log-level %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError("--log-format %q is not text or json", format)
+}
+
+// loadScenarios loads the scenario files and folders the user gave.
+func loadScenarios(spec *cambmock.Spec, paths []string) ([]*scenarios.Scenario, error) {
+	var all []*scenarios.Scenario
+	var errs []error
+	for _, p := range paths {
+		list, err := scenarios.LoadPath(p, spec)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		all = append(all, list...)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("loading scenarios:\n%w", errors.Join(errs...))
+	}
+	return all, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	c, err := parseServe(args, stdout, getenv)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	spec, err := cambmock.LoadSpec()
+	if err != nil {
+		return err
+	}
+	extra, err := loadScenarios(spec, c.paths)
+	if err != nil {
+		return err
+	}
+	opts := []mockserver.Option{
+		mockserver.WithSpec(spec),
+		mockserver.WithScenarios(extra...),
+		mockserver.WithDefaultScenario(c.scenario),
+		mockserver.WithAPIKeys(c.keys...),
+		mockserver.WithLogger(logger),
+		mockserver.WithStrict(c.strict),
+		mockserver.WithMaxTasks(c.maxTasks),
+		mockserver.WithHangLimit(c.hangLimit),
+	}
+	if c.clock == "manual" {
+		opts = append(opts, mockserver.WithClock(scenarios.NewManualClock(time.Now().UTC().Truncate(time.Second))))
+	}
+	srv, err := mockserver.New(opts...)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w; is another server on that port? choose another with --addr", err)
+	}
+	return serveOn(ctx, ln, srv, c, logger)
+}
+
+// serveOn serves srv on ln until ctx ends, then drains in-flight requests
+// for at most 5 seconds.
+func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *serveConfig, logger *slog.Logger) error {
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Long enough for a hang fault and a slow download; a client that
+		// reads nothing is cut off after it.
+		WriteTimeout:   c.hangLimit + 2*time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 1 << 20,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	keys := "any non-empty key"
+	if len(c.keys) > 0 {
+		keys = fmt.Sprintf("%d key(s) given", len(c.keys))
+	}
+	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "scenarios", len(srv.Scenarios()),
+		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys)
+
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("cambmock shutting down; draining in-flight requests")
+	srv.Close() // end hang faults at once
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		hs.Close()
+		logger.Warn("cambmock closed connections that were still busy after 5s", "err", err)
+	}
+	logger.Info("cambmock stopped")
+	return nil
+}
