@@ -80,6 +80,9 @@ func (w *strictWriter) finish() {
 	if e := findExchange(w.ResponseWriter); e != nil && e.fault != "" && e.fault != scenarios.FaultMalformedJSON {
 		return // the fault took the connection
 	}
+	if w.code == 0 && w.body.Len() == 0 {
+		return // the handler wrote nothing: the client has gone
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}

@@ -1,0 +1,171 @@
+// Package contract is a contract suite for camb.ai's text-to-sound API: it
+// checks that an API (the live one, cambmock's mock, or a team's own
+// deployment) behaves as openapi.yaml says, and reports where it has drifted.
+//
+// Every response the suite receives is validated against openapi.yaml with
+// kin-openapi (status code declared, content type, headers, body schema).
+// Beyond the schema it checks what a schema cannot say: a created task is
+// known to the status endpoint, SUCCESS carries an integer run_id, a
+// terminal status stays terminal, PENDING ends within a bound, the result
+// is a well-formed WAV of the requested length, keys and unknown ids are
+// rejected as declared. [Checks] lists them all.
+//
+// [Verify] runs the suite against a [Target] and returns a [Report];
+// [Run] runs it as subtests of a Go test. By default the suite is
+// read-only: it creates no task, and checks only the tasks it is given and
+// the answers to requests that cost nothing (bogus ids, a missing key, an
+// invalid body). With [Target.AllowSpend] it creates one short sound task,
+// which costs credits on the live API.
+package contract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cambmock/cambmock"
+)
+
+// The names of the checks. They are stable: reports, JUnit files and
+// tests refer to them.
+const (
+	CheckAuthMissingKey    = "auth-missing-key"
+	CheckAuthWrongKey      = "auth-wrong-key"
+	CheckUnknownTask       = "unknown-task"
+	CheckUnknownRun        = "unknown-run"
+	CheckInvalidCreateBody = "invalid-create-body"
+	CheckCreateConforms    = "create-conforms"
+	CheckTaskCreated       = "task-created"
+	CheckStatusConforms    = "status-conforms"
+	CheckSuccessRunID      = "success-has-run-id"
+	CheckTerminalIsFinal   = "terminal-is-final"
+	CheckPendingEnds       = "pending-ends"
+	CheckRetryAfter        = "rate-limit-retry-after"
+	CheckResultConforms    = "result-conforms"
+	CheckResultAudio       = "result-audio"
+	CheckResultFileURL     = "result-file-url"
+	CheckBulkConforms      = "bulk-conforms"
+	CheckBulkAnswers       = "bulk-answers"
+)
+
+// A Check is one thing the suite verifies.
+type Check struct {
+	Name    string `json:"name"`
+	Purpose string `json:"purpose"`
+	// Spends is true for checks that need a task the suite creates, or one
+	// given in Target.TaskIDs.
+	Spends bool `json:"needs_task"`
+}
+
+// Checks returns every check of the suite, in the order reports list them.
+func Checks() []Check {
+	return []Check{
+		{CheckAuthMissingKey, "a request without x-api-key is rejected with a declared code (401 or 403) and body", false},
+		{CheckAuthWrongKey, "a request with a key that cannot be valid is rejected with a declared code (401 or 403) and body", false},
+		{CheckUnknownTask, "polling a task id that does not exist gets the declared 404 and error body", false},
+		{CheckUnknownRun, "fetching a run id that does not exist gets a declared 4xx and error body", false},
+		{CheckInvalidCreateBody, "an invalid create body gets 422 in the declared FastAPI shape, naming the field", false},
+		{CheckCreateConforms, "every create response conforms to openapi.yaml", true},
+		{CheckTaskCreated, "create returns a task id that the status endpoint knows", true},
+		{CheckStatusConforms, "every status response conforms to openapi.yaml", true},
+		{CheckSuccessRunID, "a SUCCESS status carries an integer run_id", true},
+		{CheckTerminalIsFinal, "a terminal status never turns back into PENDING or changes", true},
+		{CheckPendingEnds, "PENDING ends within the bound (Target.PendingBound)", true},
+		{CheckRetryAfter, "every 429 carries a Retry-After header", false},
+		{CheckResultConforms, "every result response conforms to openapi.yaml", true},
+		{CheckResultAudio, "the result is a well-formed WAV whose length matches the requested duration within 0.1 s", true},
+		{CheckResultFileURL, "the FILE_URL result gives a URL that serves the same WAV", true},
+		{CheckBulkConforms, "every bulk result response conforms to openapi.yaml", true},
+		{CheckBulkAnswers, "the bulk endpoint answers for the run id with an output_url", true},
+	}
+}
+
+// Target is an API to check. BaseURL is required; every other field has a
+// useful zero value.
+type Target struct {
+	// BaseURL is the API's base URL, such as https://client.camb.ai/apis or
+	// http://127.0.0.1:8080/apis.
+	BaseURL string
+	// APIKey is sent in x-api-key. It never appears in reports or logs.
+	APIKey cambmock.APIKey
+	// Client sends the requests; nil means a new client whose requests
+	// time out after RequestTimeout.
+	Client *http.Client
+	// Header holds headers added to every request, such as
+	// X-Cambmock-Scenario to pick a mock scenario.
+	Header http.Header
+
+	// TaskIDs are existing tasks to check, read-only.
+	TaskIDs []string
+	// AllowSpend lets the suite create a task, which costs credits on the
+	// live API. Without it no task is created.
+	AllowSpend bool
+	// Duration is the length in seconds of the sound the suite creates;
+	// zero means 2.
+	Duration float64
+	// Prompt is the prompt of the task the suite creates; empty means a
+	// short, harmless default.
+	Prompt string
+
+	// Timeout bounds the whole run; zero means 5 minutes.
+	Timeout time.Duration
+	// PendingBound is how long a task may stay PENDING, counted from its
+	// first poll; zero means Timeout.
+	PendingBound time.Duration
+	// RequestTimeout bounds each request when Client is nil; zero means 60 s,
+	// as the official SDK.
+	RequestTimeout time.Duration
+	// PollInterval is the first wait between polls, growing by half each
+	// poll up to 10 s; zero means 1 s. A Retry-After answer sets the wait.
+	PollInterval time.Duration
+	// Sleep waits between polls and retries; nil means real time. Tests of
+	// a mock on a manual clock pass a function that moves the clock, so a
+	// ten-minute progression takes microseconds.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// Spec is the document to check against; nil means the embedded openapi.yaml.
+	Spec *cambmock.Spec
+	// Logger receives a debug line per request (keys redacted); nil discards.
+	Logger *slog.Logger
+	// Progress, if set, is called after each status poll, for a live
+	// progress line.
+	Progress func(Progress)
+}
+
+// Progress is what [Target.Progress] is told after each status poll.
+type Progress struct {
+	Task    string
+	Status  string // the status seen, or the HTTP code or error if there was none
+	Polls   int
+	Elapsed time.Duration
+}
+
+// ErrTarget is wrapped by the errors [Verify] returns when it cannot run.
+var ErrTarget = errors.New("cannot check the target")
+
+func (tg *Target) validate() error {
+	if tg.BaseURL == "" {
+		return fmt.Errorf("%w: no base URL; give one such as https://client.camb.ai/apis", ErrTarget)
+	}
+	u, err := url.Parse(tg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: base URL %q is not an http(s) URL such as https://client.camb.ai/apis", ErrTarget, tg.BaseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%w: base URL %q has a query or fragment; give only scheme, host and path", ErrTarget, tg.BaseURL)
+	}
+	if tg.Duration < 0 || tg.Timeout < 0 || tg.PendingBound < 0 || tg.RequestTimeout < 0 || tg.PollInterval < 0 {
+		return fmt.Errorf("%w: durations must not be negative", ErrTarget)
+	}
+	for _, id := range tg.TaskIDs {
+		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, "/?#") {
+			return fmt.Errorf("%w: task id %q cannot be used in a URL path", ErrTarget, id)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+package contract
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Outcome is how a check ended.
+type Outcome string
+
+// The outcomes of a check.
+const (
+	Pass Outcome = "pass"
+	Fail Outcome = "fail"
+	Skip Outcome = "skip" // the check had nothing to check; Note says why
+)
+
+// Result is the outcome of one check.
+type Result struct {
+	Check
+	Outcome  Outcome   `json:"outcome"`
+	Note     string    `json:"note,omitempty"`
+	Failures []Failure `json:"failures,omitempty"`
+}
+
+// A Failure is one violation a check found.
+type Failure struct {
+	Problem  string `json:"problem"`            // what is wrong, in a sentence
+	Request  string `json:"request,omitempty"`  // the request, key redacted
+	Response string `json:"response,omitempty"` // the response, cut short
+	Diff     string `json:"diff,omitempty"`     // go-cmp diff of what was expected (-) against what came (+)
+}
+
+// A Warning is drift that is not a violation: something openapi.yaml does
+// not list but allows, such as an extra field or an unlisted exception
+// reason.
+type Warning struct {
+	Kind    string `json:"kind"` // status, exception_reason, field, content_type
+	Value   string `json:"value"`
+	Where   string `json:"where"` // the operation
+	Count   int    `json:"count"`
+	Message string `json:"message"`
+}
+
+// Drift is what the target actually returned, beside what the spec says.
+type Drift struct {
+	Statuses         map[string]int      `json:"statuses"`          // status values seen, with counts
+	ExceptionReasons map[string]int      `json:"exception_reasons"` // exception reasons seen, with counts
+	Fields           map[string][]string `json:"fields"`            // per operation, the JSON fields seen in 2xx bodies
+	ContentTypes     map[string][]string `json:"content_types"`     // per operation, the content types seen
+	Codes            map[string][]int    `json:"codes"`             // per operation, the HTTP codes seen
+	Warnings         []Warning           `json:"warnings"`          // what the spec does not know
+}
+
+// A Call is one request the suite made.
+type Call struct {
+	Operation string   `json:"operation"` // operationId, or "file" for a file URL
+	Method    string   `json:"method"`
+	Path      string   `json:"path"`             // relative to the base URL
+	Check     string   `json:"check"`            // the check it was made for
+	Code      int      `json:"code"`             // 0 when there was no response
+	Error     string   `json:"error,omitempty"`  // the transport error, if any
+	Latency   Duration `json:"latency"`
+}
+
+// Duration is a time.Duration that JSON encodes as a string such as "1.5s".
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Report is what [Verify] found.
+type Report struct {
+	BaseURL  string    `json:"base_url"`
+	ReadOnly bool      `json:"read_only"` // no task was created
+	Started  time.Time `json:"started"`
+	Elapsed  Duration  `json:"elapsed"`
+	Results  []Result  `json:"results"` // one per check, in the order of [Checks]
+	Drift    Drift     `json:"drift"`
+	Calls    []Call    `json:"calls"`
+}
+
+// Failed reports whether any check failed.
+func (r *Report) Failed() bool { return r.Count(Fail) > 0 }
+
+// Count returns how many checks had the given outcome.
+func (r *Report) Count(o Outcome) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// Result returns the result of the named check, or nil.
+func (r *Report) Result(name string) *Result {
+	for i := range r.Results {
+		if r.Results[i].Name == name {
+			return &r.Results[i]
+		}
+	}
+	return nil
+}
+
+// FailedChecks returns the names of the checks that failed.
+func (r *Report) FailedChecks() []string {
+	var out []string
+	for _, res := range r.Results {
+		if res.Outcome == Fail {
+			out = append(out, res.Name)
+		}
+	}
+	return out
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the report for a person: a line per check, each failure
+// with its request, response and diff, then the drift and the latencies.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	mode := "read-only"
+	if !r.ReadOnly {
+		mode = "created a task"
+	}
+	fmt.Fprintf(&b, "cambmock verify %s (%s, %v)\n\n", r.BaseURL, mode, time.Duration(r.Elapsed).Round(time.Millisecond))
+	width := 0
+	for _, res := range r.Results {
+		width = max(width, len(res.Name))
+	}
+	for _, res := range r.Results {
+		fmt.Fprintf(&b, "%-4s  %-*s  %s\n", strings.ToUpper(string(res.Outcome)), width, res.Name, res.Purpose)
+		if res.Note != "" {
+			fmt.Fprintf(&b, "      %*s  %s\n", width, "", res.Note)
+		}
+		for _, f := range res.Failures {
+			fmt.Fprintf(&b, "      - %s\n", f.Problem)
+			if f.Request != "" {
+				fmt.Fprintf(&b, "        request:  %s\n", f.Request)
+			}
+			if f.Response != "" {
+				fmt.Fprintf(&b, "        response: %s\n", f.Response)
+			}
+			if f.Diff != "" {
+				fmt.Fprintf(&b, "        diff (-want +got):\n")
+				for _, line := range strings.Split(strings.TrimRight(f.Diff, "\n"), "\n") {
+					fmt.Fprintf(&b, "          %s\n", line)
+				}
+			}
+		}
+	}
+
+	d := r.Drift
+	fmt.Fprintf(&b, "\nWhat the target returned:\n")
+	fmt.Fprintf(&b, "  statuses:          %s\n", counts(d.Statuses))
+	fmt.Fprintf(&b, "  exception reasons: %s\n", counts(d.ExceptionReasons))
+	for _, op := range sortedKeys(d.Codes) {
+		fmt.Fprintf(&b, "  %-28s codes %v, content types %s, fields %s\n", op+":", d.Codes[op], orNone(d.ContentTypes[op]), orNone(d.Fields[op]))
+	}
+	if len(d.Warnings) > 0 {
+		fmt.Fprintf(&b, "\nWarnings (drift the spec allows):\n")
+		for _, wn := range d.Warnings {
+			fmt.Fprintf(&b, "  WARN  %s\n", wn.Message)
+		}
+	}
+
+	if len(r.Calls) > 0 {
+		fmt.Fprintf(&b, "\nLatency per call:\n")
+		for _, c := range r.Calls {
+			outcome := fmt.Sprint(c.Code)
+			if c.Error != "" {
+				outcome = "error: " + c.Error
+			}
+			fmt.Fprintf(&b, "  %-6s %-44s %-10v %s  [%s]\n", c.Method, c.Path, time.Duration(c.Latency).Round(100*time.Microsecond), outcome, c.Check)
+		}
+	}
+	fmt.Fprintf(&b, "\n%d passed, %d failed, %d skipped, %d warnings\n", r.Count(Pass), r.Count(Fail), r.Count(Skip), len(d.Warnings))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, " ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// WriteJUnit writes the report as a JUnit XML file: a test case per check.
+func (r *Report) WriteJUnit(w io.Writer) error {
+	type failure struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",chardata"`
+	}
+	type skipped struct {
+		Message string `xml:"message,attr"`
+	}
+	type testcase struct {
+		Name      string   `xml:"name,attr"`
+		Classname string   `xml:"classname,attr"`
+		Time      string   `xml:"time,attr"`
+		Failure   *failure `xml:"failure,omitempty"`
+		Skipped   *skipped `xml:"skipped,omitempty"`
+		SystemOut string   `xml:"system-out,omitempty"`
+	}
+	type testsuite struct {
+		XMLName  xml.Name   `xml:"testsuite"`
+		Name     string     `xml:"name,attr"`
+		Tests    int        `xml:"tests,attr"`
+		Failures int        `xml:"failures,attr"`
+		Skipped  int        `xml:"skipped,attr"`
+		Time     string     `xml:"time,attr"`
+		Cases    []testcase `xml:"testcase"`
+	}
+	ts := testsuite{Name: "cambmock verify " + r.BaseURL, Tests: len(r.Results), Failures: r.Count(Fail), Skipped: r.Count(Skip),
+		Time: fmt.Sprintf("%.3f", time.Duration(r.Elapsed).Seconds())}
+	for _, res := range r.Results {
+		tc := testcase{Name: res.Name, Classname: "contract", Time: "0", SystemOut: res.Purpose}
+		switch res.Outcome {
+		case Fail:
+			var text strings.Builder
+			for _, f := range res.Failures {
+				fmt.Fprintf(&text, "%s\nrequest:  %s\nresponse: %s\n%s\n", f.Problem, f.Request, f.Response, f.Diff)
+			}
+			tc.Failure = &failure{Message: res.Failures[0].Problem, Text: text.String()}
+		case Skip:
+			tc.Skipped = &skipped{Message: res.Note}
+		}
+		ts.Cases = append(ts.Cases, tc)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(ts); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// addUnique appends v to s unless present, keeping s sorted.
+func addUnique[T string | int](s []T, v T) []T {
+	if slices.Contains(s, v) {
+		return s
+	}
+	s = append(s, v)
+	slices.Sort(s)
+	return s
+}
