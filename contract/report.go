@@ -62,10 +62,10 @@ type Drift struct {
 type Call struct {
 	Operation string   `json:"operation"` // operationId, or "file" for a file URL
 	Method    string   `json:"method"`
-	Path      string   `json:"path"`             // relative to the base URL
-	Check     string   `json:"check"`            // the check it was made for
-	Code      int      `json:"code"`             // 0 when there was no response
-	Error     string   `json:"error,omitempty"`  // the transport error, if any
+	Path      string   `json:"path"`            // relative to the base URL
+	Check     string   `json:"check"`           // the check it was made for
+	Code      int      `json:"code"`            // 0 when there was no response
+	Error     string   `json:"error,omitempty"` // the transport error, if any
 	Latency   Duration `json:"latency"`
 }
 

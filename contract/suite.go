@@ -753,7 +753,7 @@ func (s *suite) follow(ctx context.Context, id string, duration float64, created
 		}
 		if ctx.Err() != nil || s.now()-begin >= s.pending {
 			s.ran(CheckPendingEnds)
-			s.fail(CheckPendingEnds, s.failure(e, fmt.Sprintf("task %s is still %s after %v (the bound); PENDING must end", id, orNo(status), (s.now() - begin).Round(time.Millisecond)), ""))
+			s.fail(CheckPendingEnds, s.failure(e, fmt.Sprintf("task %s is still %s after %v (the bound); PENDING must end", id, orNo(status), (s.now()-begin).Round(time.Millisecond)), ""))
 			return
 		}
 		if s.sleep(ctx, wait) != nil {
