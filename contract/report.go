@@ -35,6 +35,7 @@ type Failure struct {
 	Request  string `json:"request,omitempty"`  // the request, key redacted
 	Response string `json:"response,omitempty"` // the response, cut short
 	Diff     string `json:"diff,omitempty"`     // go-cmp diff of what was expected (-) against what came (+)
+	Count    int    `json:"count"`              // how many times it was seen
 }
 
 // A Warning is drift that is not a violation: something openapi.yaml does
@@ -147,7 +148,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "      %*s  %s\n", width, "", res.Note)
 		}
 		for _, f := range res.Failures {
-			fmt.Fprintf(&b, "      - %s\n", f.Problem)
+			times := ""
+			if f.Count > 1 {
+				times = fmt.Sprintf(" (×%d)", f.Count)
+			}
+			fmt.Fprintf(&b, "      - %s%s\n", f.Problem, times)
 			if f.Request != "" {
 				fmt.Fprintf(&b, "        request:  %s\n", f.Request)
 			}

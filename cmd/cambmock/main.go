@@ -5,6 +5,7 @@
 //
 //	cambmock serve [flags]      serve the mock API on 127.0.0.1:8080/apis
 //	cambmock scenarios [flags]  list the scenarios the mock can play
+//	cambmock verify [flags]     check an API against openapi.yaml
 //	cambmock version            print the version
 //
 // Run "cambmock help COMMAND" or "cambmock COMMAND --help" for the flags of
@@ -62,6 +63,7 @@ const usage = `cambmock: a mock server and contract-testing kit for camb.ai's te
 Usage:
   cambmock serve [flags]       serve the mock API (default http://127.0.0.1:8080/apis)
   cambmock scenarios [flags]   list the scenarios the mock can play
+  cambmock verify [flags]      check an API (live, mock, yours) against openapi.yaml
   cambmock version             print the version
   cambmock help [COMMAND]      show this text, or a command's flags
 
@@ -76,7 +78,7 @@ Example:
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return usageError("no command given; run one of serve, scenarios, version")
+		return usageError("no command given; run one of serve, scenarios, verify, version")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, rest, stdout, stderr, getenv)
 	case "scenarios":
 		return listScenarios(rest, stdout, stderr, getenv)
+	case "verify":
+		return verify(ctx, rest, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "cambmock", version())
 		return nil
@@ -95,5 +99,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return usageError("unknown command %q; run one of serve, scenarios, version", cmd)
+	return usageError("unknown command %q; run one of serve, scenarios, verify, version", cmd)
 }

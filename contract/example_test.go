@@ -1,0 +1,60 @@
+package contract_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"time"
+
+	"github.com/cambmock/cambmock/contract"
+	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/scenarios"
+)
+
+// ExampleVerify checks the mock, on a manual clock that the suite moves
+// instead of sleeping, and prints what each check found.
+func ExampleVerify() {
+	clock := scenarios.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	mock, err := mockserver.New(mockserver.WithClock(clock), mockserver.WithAPIKeys("my-key"))
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+
+	report, err := contract.Verify(context.Background(), contract.Target{
+		BaseURL:    srv.URL + "/apis",
+		APIKey:     "my-key",
+		AllowSpend: true, // the mock costs nothing
+		Sleep: func(_ context.Context, d time.Duration) error {
+			_, err := clock.Advance(d)
+			return err
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range report.Results {
+		fmt.Printf("%-4s %s\n", r.Outcome, r.Name)
+	}
+	fmt.Println("failed:", report.Failed())
+	// Output:
+	// pass auth-missing-key
+	// pass auth-wrong-key
+	// pass unknown-task
+	// pass unknown-run
+	// pass invalid-create-body
+	// pass create-conforms
+	// pass task-created
+	// pass status-conforms
+	// pass success-has-run-id
+	// pass terminal-is-final
+	// pass pending-ends
+	// skip rate-limit-retry-after
+	// pass result-conforms
+	// pass result-audio
+	// pass result-file-url
+	// pass bulk-conforms
+	// pass bulk-answers
+	// failed: false
+}

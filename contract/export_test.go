@@ -1,0 +1,4 @@
+package contract
+
+// Describe exposes how Run words a failure, for tests.
+var Describe = describe

@@ -1,0 +1,75 @@
+package contract_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cambmock/cambmock/contract"
+)
+
+func TestDescribe(t *testing.T) {
+	res := contract.Result{Check: contract.Checks()[2]}
+	f := contract.Failure{
+		Problem:  "a task id that does not exist got 200, as if the task existed",
+		Request:  "GET https://client.camb.ai/apis/text-to-sound/x (x-api-key: [redacted])",
+		Response: `200 application/json {"status":"PENDING"}`,
+		Diff:     "  contract.gotWant{\n- \tCode: 404,\n+ \tCode: 200,\n  }",
+	}
+	want := `unknown-task: a task id that does not exist got 200, as if the task existed: polling a task id that does not exist gets the declared 404 and error body
+request:  GET https://client.camb.ai/apis/text-to-sound/x (x-api-key: [redacted])
+response: 200 application/json {"status":"PENDING"}
+diff (-want +got):
+  contract.gotWant{
+- 	Code: 404,
++ 	Code: 200,
+  }`
+	if diff := cmp.Diff(want, contract.Describe(res, f)); diff != "" {
+		t.Errorf("Describe() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestChecksNamed guards the check names: reports and JUnit files refer
+// to them, so they must be unique and stable.
+func TestChecksNamed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range contract.Checks() {
+		if seen[c.Name] || c.Name == "" || c.Purpose == "" {
+			t.Errorf("check %q is repeated or lacks a name or purpose", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	if len(seen) != 17 {
+		t.Errorf("Checks() has %d checks; update this test when adding one", len(seen))
+	}
+}
+
+func TestVerifyBadTarget(t *testing.T) {
+	tests := []struct {
+		name string
+		tg   contract.Target
+		want string
+	}{
+		{"no base URL", contract.Target{}, "cannot check the target: no base URL; give one such as https://client.camb.ai/apis"},
+		{"not http", contract.Target{BaseURL: "ftp://x/apis"}, `cannot check the target: base URL "ftp://x/apis" is not an http(s) URL such as https://client.camb.ai/apis`},
+		{"query", contract.Target{BaseURL: "http://x/apis?a=1"}, `cannot check the target: base URL "http://x/apis?a=1" has a query or fragment; give only scheme, host and path`},
+		{"bad task id", contract.Target{BaseURL: "http://x/apis", TaskIDs: []string{"a/b"}}, `cannot check the target: task id "a/b" cannot be used in a URL path`},
+		{"unreachable", contract.Target{BaseURL: "http://127.0.0.1:1/apis", APIKey: "k"}, "cannot check the target http://127.0.0.1:1/apis: cannot connect to 127.0.0.1:1: connect: connection refused; is the server running, and is --base-url right?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := tt.tg
+			tg.Sleep = func(ctx context.Context, d time.Duration) error { return nil }
+			_, err := contract.Verify(t.Context(), tg)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("Verify() error = %v, want %q", err, tt.want)
+			}
+			if !errors.Is(err, contract.ErrTarget) {
+				t.Errorf("Verify() error does not wrap ErrTarget")
+			}
+		})
+	}
+}
