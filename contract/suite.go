@@ -83,10 +83,10 @@ type suite struct {
 	virtual  time.Duration // time Target.Sleep stood for
 
 	report    Report
+	obs       *observer
 	failures  map[string][]Failure
 	exercised map[string]bool
 	notes     map[string]string
-	warned    map[string]int // warning key -> index in Drift.Warnings
 }
 
 func newSuite(tg Target) (*suite, error) {
@@ -101,7 +101,6 @@ func newSuite(tg Target) (*suite, error) {
 		failures:  map[string][]Failure{},
 		exercised: map[string]bool{},
 		notes:     map[string]string{},
-		warned:    map[string]int{},
 	}
 	s.base, _ = url.Parse(strings.TrimSuffix(tg.BaseURL, "/"))
 	if s.spec == nil {
@@ -135,10 +134,9 @@ func newSuite(tg Target) (*suite, error) {
 		BaseURL:  s.base.String(),
 		ReadOnly: !tg.AllowSpend,
 		Started:  s.start,
-		Drift: Drift{Statuses: map[string]int{}, ExceptionReasons: map[string]int{}, Fields: map[string][]string{},
-			ContentTypes: map[string][]string{}, Codes: map[string][]int{}, Warnings: []Warning{}},
-		Calls: []Call{},
+		Calls:    []Call{},
 	}
+	s.obs = newObserver(s.spec)
 	return s, nil
 }
 
@@ -213,6 +211,7 @@ func (s *suite) run(ctx context.Context) error {
 func (s *suite) finish() *Report {
 	r := &s.report
 	r.Elapsed = Duration(time.Since(s.start))
+	r.Drift = s.obs.drift
 	for _, c := range Checks() {
 		res := Result{Check: c, Note: s.notes[c.Name]}
 		switch {
@@ -251,6 +250,7 @@ type exchange struct {
 	op      string
 	check   string
 	req     *http.Request
+	rel     string // the URL path relative to the base URL
 	code    int
 	header  http.Header
 	body    []byte
@@ -345,7 +345,7 @@ func (s *suite) newRequest(ctx context.Context, method, path string, query url.V
 
 // send makes one request and reads the answer.
 func (s *suite) send(req *http.Request, op, check string) *exchange {
-	e := &exchange{op: op, check: check, req: req}
+	e := &exchange{op: op, check: check, req: req, rel: strings.TrimPrefix(req.URL.Path, s.base.Path)}
 	begin := time.Now()
 	resp, err := s.client.Do(req)
 	if err == nil {
@@ -362,7 +362,7 @@ func (s *suite) send(req *http.Request, op, check string) *exchange {
 	}
 	e.err = err
 	e.latency = time.Since(begin)
-	call := Call{Operation: op, Method: req.Method, Path: strings.TrimPrefix(req.URL.Path, s.base.Path), Check: check, Code: e.code, Latency: Duration(e.latency)}
+	call := Call{Operation: op, Method: req.Method, Path: e.rel, Check: check, Code: e.code, Latency: Duration(e.latency)}
 	if err != nil {
 		call.Error = transportError(err)
 		e.code = 0
@@ -422,136 +422,26 @@ func retryAfter(h http.Header) (time.Duration, bool) {
 }
 
 // inspect validates an answer against the spec and notes its drift. Its
-// violations go to the check the exchange was made for.
+// schema violations go to the check the exchange was made for.
 func (s *suite) inspect(e *exchange) {
 	if e.err != nil {
 		return
 	}
-	d := &s.report.Drift
-	d.Codes[e.op] = addUnique(d.Codes[e.op], e.code)
-	if ct := e.header.Get("Content-Type"); ct != "" {
-		d.ContentTypes[e.op] = addUnique(d.ContentTypes[e.op], ct)
+	if e.op != opFile {
+		s.ran(e.check)
 	}
-	if e.code == http.StatusTooManyRequests {
-		s.ran(CheckRetryAfter)
-		if _, ok := retryAfter(e.header); !ok {
-			problem := "a 429 has no Retry-After header, so a client cannot tell how long to wait"
-			if e.header.Get("Retry-After") != "" {
-				problem = fmt.Sprintf("a 429 has a Retry-After header %q that is neither seconds nor an HTTP date", e.header.Get("Retry-After"))
-			}
-			s.fail(CheckRetryAfter, s.failure(e, problem, cmp.Diff("Retry-After: <seconds or HTTP date>", "Retry-After: "+e.header.Get("Retry-After"))))
+	for _, f := range s.obs.observe(e) {
+		check := f.check
+		if check == "" {
+			check = e.check
+		}
+		if check == CheckRetryAfter {
+			s.ran(CheckRetryAfter)
+		}
+		if f.problem != "" {
+			s.fail(check, s.failure(e, f.problem, f.diff))
 		}
 	}
-	if e.op == opFile {
-		return
-	}
-	s.ran(e.check)
-	rel := e.req.Clone(context.Background())
-	rel.URL.Path = strings.TrimPrefix(e.req.URL.Path, s.base.Path)
-	err := s.spec.ValidateResponse(context.Background(), rel, e.code, e.header, e.body)
-	var v *cambmock.Violations
-	switch {
-	case errors.As(err, &v):
-		for _, p := range v.Problems {
-			s.fail(e.check, s.failure(e, fmt.Sprintf("the %d answer violates openapi.yaml: %s", e.code, p), ""))
-		}
-	case err != nil:
-		s.fail(e.check, s.failure(e, "the answer could not be validated: "+err.Error(), ""))
-	}
-	s.drift(e)
-}
-
-// drift notes the fields, statuses and reasons of a JSON body, warning of
-// those the spec does not list.
-func (s *suite) drift(e *exchange) {
-	if !strings.Contains(e.header.Get("Content-Type"), "json") {
-		return
-	}
-	var body map[string]any
-	if json.Unmarshal(e.body, &body) != nil {
-		return
-	}
-	known := s.knownFields(e.op, e.code)
-	d := &s.report.Drift
-	if e.code >= 200 && e.code < 300 && e.op != opBulk {
-		for k := range body {
-			d.Fields[e.op] = addUnique(d.Fields[e.op], k)
-		}
-	}
-	if known != nil {
-		for _, k := range sortedKeys(body) {
-			if !slices.Contains(known, k) {
-				s.warn("field", k, e.op, fmt.Sprintf("%s %d answers carry a field %q that openapi.yaml does not list", e.op, e.code, k))
-			}
-		}
-	}
-	if e.op == opBulk && e.code == http.StatusOK {
-		for _, v := range body {
-			if entry, ok := v.(map[string]any); ok {
-				for k := range entry {
-					if k != "output_url" {
-						s.warn("field", k, e.op, fmt.Sprintf("%s entries carry a field %q that openapi.yaml does not list", e.op, k))
-					}
-				}
-			}
-		}
-	}
-	if e.op != opStatus || e.code != http.StatusOK {
-		return
-	}
-	if st, ok := body["status"].(string); ok {
-		d.Statuses[st]++
-		if !cambmock.Status(st).Known() {
-			s.warn("status", st, e.op, fmt.Sprintf("status %q is not in openapi.yaml's TaskStatus (%s)", st, statusList()))
-		}
-	}
-	if r, ok := body["exception_reason"].(string); ok {
-		d.ExceptionReasons[r]++
-		if !cambmock.ExceptionReason(r).Known() {
-			s.warn("exception_reason", r, e.op, fmt.Sprintf("exception_reason %q is not in openapi.yaml's ExceptionReason list", r))
-		}
-	}
-}
-
-func statusList() string {
-	var out []string
-	for _, s := range cambmock.Statuses() {
-		out = append(out, string(s))
-	}
-	return strings.Join(out, ", ")
-}
-
-func (s *suite) warn(kind, value, where, message string) {
-	key := kind + "\x00" + value + "\x00" + where
-	d := &s.report.Drift
-	if i, ok := s.warned[key]; ok {
-		d.Warnings[i].Count++
-		return
-	}
-	s.warned[key] = len(d.Warnings)
-	d.Warnings = append(d.Warnings, Warning{Kind: kind, Value: value, Where: where, Count: 1, Message: message})
-}
-
-// knownFields returns the top-level properties the spec lists for the JSON
-// answer of op with code, or nil if it lists none.
-func (s *suite) knownFields(op string, code int) []string {
-	for _, item := range s.spec.Doc.Paths.Map() {
-		for _, o := range item.Operations() {
-			if o.OperationID != op {
-				continue
-			}
-			ref := o.Responses.Status(code)
-			if ref == nil || ref.Value == nil {
-				return nil
-			}
-			mt := ref.Value.Content.Get("application/json")
-			if mt == nil || mt.Schema == nil || mt.Schema.Value == nil || len(mt.Schema.Value.Properties) == 0 {
-				return nil
-			}
-			return sortedKeys(mt.Schema.Value.Properties)
-		}
-	}
-	return nil
 }
 
 func randomID() string {
