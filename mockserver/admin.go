@@ -123,6 +123,22 @@ func (s *Server) Task(id string) (*Task, error) {
 	return &Task{s: s, t: t}, nil
 }
 
+// Tasks returns a handle on every task, oldest first.
+func (s *Server) Tasks() []*Task {
+	all := s.tasks.all()
+	slices.SortFunc(all, func(a, b *task) int {
+		if c := a.created.Compare(b.created); c != 0 {
+			return c
+		}
+		return int(a.runID - b.runID)
+	})
+	out := make([]*Task, len(all))
+	for i, t := range all {
+		out[i] = &Task{s: s, t: t}
+	}
+	return out
+}
+
 // ID returns the task's id.
 func (t *Task) ID() string { return t.t.id }
 
