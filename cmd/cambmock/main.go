@@ -6,6 +6,8 @@
 //	cambmock serve [flags]      serve the mock API on 127.0.0.1:8080/apis
 //	cambmock scenarios [flags]  list the scenarios the mock can play
 //	cambmock verify [flags]     check an API against openapi.yaml
+//	cambmock proxy [flags]      forward to the API, checking all traffic
+//	cambmock record [flags]     the proxy, recording each task as a scenario
 //	cambmock version            print the version
 //
 // Run "cambmock help COMMAND" or "cambmock COMMAND --help" for the flags of
@@ -64,6 +66,8 @@ Usage:
   cambmock serve [flags]       serve the mock API (default http://127.0.0.1:8080/apis)
   cambmock scenarios [flags]   list the scenarios the mock can play
   cambmock verify [flags]      check an API (live, mock, yours) against openapi.yaml
+  cambmock proxy [flags]       forward to the API, checking all traffic against openapi.yaml
+  cambmock record [flags]      the proxy, writing a scenario file of what each task did
   cambmock version             print the version
   cambmock help [COMMAND]      show this text, or a command's flags
 
@@ -78,7 +82,7 @@ Example:
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return usageError("no command given; run one of serve, scenarios, verify, version")
+		return usageError("no command given; run one of serve, scenarios, verify, proxy, record, version")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -88,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return listScenarios(rest, stdout, stderr, getenv)
 	case "verify":
 		return verify(ctx, rest, stdout, stderr, getenv)
+	case "proxy", "record":
+		return runProxy(ctx, cmd, rest, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "cambmock", version())
 		return nil
@@ -99,5 +105,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return usageError("unknown command %q; run one of serve, scenarios, verify, version", cmd)
+	return usageError("unknown command %q; run one of serve, scenarios, verify, proxy, record, version", cmd)
 }
