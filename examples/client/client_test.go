@@ -57,9 +57,9 @@ func TestResilienceMatrix(t *testing.T) {
 	ts := mockserver.NewTestServer(t)
 	type row struct {
 		scenario, got string
-		polls      int
-		ok         bool
-		wall       time.Duration
+		polls         int
+		ok            bool
+		wall          time.Duration
 	}
 	rows := make(chan row, 64)
 	t.Run("matrix", func(t *testing.T) {
