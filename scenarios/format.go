@@ -87,6 +87,9 @@ func formatStep(st Step) (*yaml.Node, error) {
 			if err != nil {
 				return nil, fmt.Errorf("run_id: %w", err)
 			}
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+				n.Style = yaml.DoubleQuotedStyle // a plain auto would mean a fresh id
+			}
 			add("run_id", n)
 		}
 		if r.ExceptionReason != "" {

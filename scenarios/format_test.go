@@ -33,3 +33,26 @@ func TestFormatRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestFormatQuotedAuto keeps an off-spec run_id of the string "auto" apart
+// from run_id: auto, which allocates an id.
+func TestFormatQuotedAuto(t *testing.T) {
+	sc, err := scenarios.Parse("q.yaml", []byte("description: d\noff_spec: true\npoll:\n  - status: SUCCESS\n    run_id: \"auto\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Poll[0].Reply.RunID.Auto {
+		t.Fatal(`Parse: run_id: "auto" (quoted) was read as auto`)
+	}
+	text, err := scenarios.Format(sc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := scenarios.Parse("q.yaml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sc.Poll[0].Reply, got.Poll[0].Reply); diff != "" {
+		t.Errorf("Parse(Format()) run_id mismatch (-want +got):\n%s\n%s", diff, text)
+	}
+}

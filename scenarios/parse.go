@@ -55,7 +55,8 @@ var (
 
 // Parse decodes one scenario file. file names it in errors and gives the
 // scenario its name when the file has no "name" key (the base name without
-// ".yaml"). The file format is in the package documentation.
+// its ".yaml" or ".yml" extension). The file format is in the package
+// documentation.
 //
 // Parse checks everything that can be checked without openapi.yaml; use
 // [Scenario.Check] (or [Load], which calls both) for the rest. Every problem
@@ -223,7 +224,11 @@ func (p *parser) mapping(n *yaml.Node, what string, allowed []string) map[string
 			continue
 		}
 		if !slices.Contains(allowed, k.Value) {
-			p.errorf(k, "unknown key %q in %s; allowed: %s", k.Value, what, strings.Join(allowed, ", "))
+			if near := nearKey(k.Value, allowed); near != "" {
+				p.errorf(k, "unknown key %q in %s; did you mean %q?", k.Value, what, near)
+			} else {
+				p.errorf(k, "unknown key %q in %s; allowed: %s", k.Value, what, strings.Join(allowed, ", "))
+			}
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
@@ -237,6 +242,20 @@ func (p *parser) mapping(n *yaml.Node, what string, allowed []string) map[string
 
 // maxQuoted is how many bytes of a value an error message quotes.
 const maxQuoted = 40
+
+// nearKey returns the allowed key that key misspells by case, a dash for
+// an underscore or a final s, or "".
+func nearKey(key string, allowed []string) string {
+	norm := func(s string) string {
+		return strings.TrimSuffix(strings.ReplaceAll(strings.ToLower(s), "-", "_"), "s")
+	}
+	for _, a := range allowed {
+		if norm(a) == norm(key) {
+			return a
+		}
+	}
+	return ""
+}
 
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
@@ -262,8 +281,8 @@ func kindName(n *yaml.Node) string {
 }
 
 // valueName is kindName with a hint for a scalar that is nearly of the
-// wanted kind ("bool", "int" or "run_id"): one written in quotes, or one of the
-// words YAML 1.1 read as booleans.
+// wanted kind ("bool", "int" or "run_id"): one written in quotes, or one of
+// the words YAML 1.1 read as booleans.
 func valueName(n *yaml.Node, want string) string {
 	name := kindName(n)
 	if n.Kind != yaml.ScalarNode {
@@ -332,8 +351,8 @@ func (p *parser) script(n *yaml.Node, name string) Script {
 	for i, st := range s[:len(s)-1] {
 		if st.Forever() && sure[i] {
 			later := "step after it never plays"
-			if n := len(s) - 1 - i; n > 1 {
-				later = fmt.Sprintf("%d steps after it never play", n)
+			if rest := len(s) - 1 - i; rest > 1 {
+				later = fmt.Sprintf("%d steps after it never play", rest)
 			}
 			p.errorf(n.Content[i], "%s step %d lasts forever, so the %s; give it \"polls\" or \"for\"", name, i+1, later)
 			break
@@ -540,13 +559,17 @@ func (p *parser) reply(status *yaml.Node, f map[string]*yaml.Node) *Reply {
 			r.Extra = make(map[string]json.RawMessage)
 			for i := 0; i+1 < len(v.Content); i += 2 {
 				k, val := v.Content[i], v.Content[i+1]
-				name := p.str(k, "extra")
+				if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
+					p.errorf(k, "extra field names must be strings, not %s", kindName(k))
+					continue
+				}
+				name := k.Value
 				switch {
 				case slices.Contains([]string{"status", "run_id", "exception_reason", "message"}, name):
 					p.errorf(k, "extra field %q is one of the reply's own fields; set it with its own key", name)
 				case r.Extra[name] != nil:
 					p.errorf(k, "extra field %q appears twice; give it once", name)
-				case name != "":
+				default:
 					r.Extra[name] = p.json(val, "extra")
 				}
 			}
@@ -585,12 +608,16 @@ func (p *parser) runID(n *yaml.Node) RunID {
 
 // json converts a YAML value to JSON.
 func (p *parser) json(n *yaml.Node, key string) json.RawMessage {
-	if !p.uniqueKeys(n, key) {
+	if !p.jsonKeys(n, key) {
 		return json.RawMessage("null")
 	}
 	var v any
 	if err := n.Decode(&v); err != nil {
-		p.errorf(n, "%q cannot be read: %v", key, err)
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if le := (*yaml.LoadError)(nil); errors.As(err, &le) {
+			msg = le.Message
+		}
+		p.errorf(n, "%q cannot be read: %s", key, msg)
 		return json.RawMessage("null")
 	}
 	b, err := json.Marshal(jsonable(v))
@@ -601,24 +628,28 @@ func (p *parser) json(n *yaml.Node, key string) json.RawMessage {
 	return b
 }
 
-// uniqueKeys reports every key that appears twice in a mapping within n,
-// the value of key, and whether there was none.
-func (p *parser) uniqueKeys(n *yaml.Node, key string) bool {
+// jsonKeys reports every mapping key within n, the value of key, that
+// cannot be a JSON object's key (a list, a mapping or null) or appears
+// twice, and whether there was none.
+func (p *parser) jsonKeys(n *yaml.Node, key string) bool {
 	ok := true
 	if n.Kind == yaml.MappingNode {
 		seen := make(map[string]bool, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; k.Kind == yaml.ScalarNode {
-				if seen[k.Value] {
-					p.errorf(k, "key %q appears twice in %q; give it once", k.Value, key)
-					ok = false
-				}
-				seen[k.Value] = true
+			k := n.Content[i]
+			switch {
+			case k.Kind != yaml.ScalarNode || k.Tag == "!!null":
+				p.errorf(k, "keys in %q must be strings or numbers, not %s", key, kindName(k))
+				ok = false
+			case seen[k.Value]:
+				p.errorf(k, "key %q appears twice in %q; give it once", k.Value, key)
+				ok = false
 			}
+			seen[k.Value] = true
 		}
 	}
 	for _, c := range n.Content {
-		if !p.uniqueKeys(c, key) {
+		if !p.jsonKeys(c, key) {
 			ok = false
 		}
 	}
@@ -692,7 +723,7 @@ func (p *parser) httpError(n *yaml.Node, what string) *HTTPError {
 					p.errorf(val, "header %q has a line break in its value; give one line", name)
 					continue
 				}
-				if e.Header.Get(name) != "" {
+				if len(e.Header.Values(name)) > 0 {
 					p.errorf(k, "header %q appears twice; give it once", name)
 					continue
 				}

@@ -26,9 +26,9 @@ type Scenario struct {
 
 	// Create scripts the create requests that choose this scenario, counted
 	// across the server; it may be empty. Poll scripts each task's status
-	// polls and is never empty. Result scripts each task's result and bulk
-	// requests; it may be empty. When a Create or Result script runs out,
-	// the endpoint answers normally.
+	// polls and is never empty. Result scripts each task's result requests
+	// (GET /text-to-sound-result/{run_id}); it may be empty. When a Create
+	// or Result script runs out, the endpoint answers normally.
 	Create, Poll, Result Script
 
 	// File is where the scenario was loaded from, for messages; empty for
@@ -100,7 +100,7 @@ func (r *Reply) Body(runID int64) []byte {
 // AppendBody is [Reply.Body] appending to b.
 func (r *Reply) AppendBody(b []byte, runID int64) []byte {
 	b = append(b, `{"status":`...)
-	b = strconv.AppendQuote(b, string(r.Status))
+	b = appendJSONString(b, string(r.Status))
 	b = append(b, `,"run_id":`...)
 	switch {
 	case r.RunID.Auto:
@@ -114,7 +114,7 @@ func (r *Reply) AppendBody(b []byte, runID int64) []byte {
 	if r.ExceptionReason == "" {
 		b = append(b, "null"...)
 	} else {
-		b = strconv.AppendQuote(b, string(r.ExceptionReason))
+		b = appendJSONString(b, string(r.ExceptionReason))
 	}
 	b = append(b, `,"message":`...)
 	if r.Message == nil {
@@ -124,7 +124,7 @@ func (r *Reply) AppendBody(b []byte, runID int64) []byte {
 	}
 	for _, k := range sortedKeys(r.Extra) {
 		b = append(b, ',')
-		b = strconv.AppendQuote(b, k)
+		b = appendJSONString(b, k)
 		b = append(b, ':')
 		b = append(b, r.Extra[k]...)
 	}
