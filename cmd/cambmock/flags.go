@@ -15,6 +15,7 @@ type envFlags struct {
 	*flag.FlagSet
 	getenv func(string) string
 	envs   map[string]string // flag name -> variable
+	defs   map[string]string // flag name -> built-in default, as help shows it
 	errs   []error
 	stdout io.Writer
 	usage  func() // prints the help text to stdout
@@ -22,7 +23,7 @@ type envFlags struct {
 
 func newFlags(name, help string, stdout io.Writer, getenv func(string) string) *envFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	ef := &envFlags{FlagSet: fs, getenv: getenv, envs: map[string]string{}, stdout: stdout}
+	ef := &envFlags{FlagSet: fs, getenv: getenv, envs: map[string]string{}, defs: map[string]string{}, stdout: stdout}
 	fs.Usage = func() {}
 	ef.usage = func() {
 		fs.SetOutput(stdout)
@@ -37,8 +38,14 @@ func newFlags(name, help string, stdout io.Writer, getenv func(string) string) *
 			}
 			fmt.Fprintln(fs.Output(), line)
 			text := usage
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" && f.DefValue != "0s" {
-				text += " (default " + f.DefValue + ")"
+			// The built-in default, not the environment's value: help
+			// must not print an API key, and reads the same everywhere.
+			def := f.DefValue
+			if d, ok := ef.defs[f.Name]; ok {
+				def = d
+			}
+			if def != "" && def != "false" && def != "[]" && def != "0s" {
+				text += " (default " + def + ")"
 			}
 			if env := ef.envs[f.Name]; env != "" {
 				text += " [$" + env + "]"
@@ -60,6 +67,7 @@ func (ef *envFlags) badEnv(variable, value, want string) {
 
 // String defines a string flag that defaults to $variable, else def.
 func (ef *envFlags) String(name, variable, def, usage string) *string {
+	ef.defs[name] = def
 	if v := ef.env(name, variable); v != "" {
 		def = v
 	}
@@ -81,6 +89,7 @@ func (ef *envFlags) Bool(name, variable, usage string) *bool {
 
 // Int defines an int flag that defaults to $variable, else def.
 func (ef *envFlags) Int(name, variable string, def int, usage string) *int {
+	ef.defs[name] = strconv.Itoa(def)
 	if v := ef.env(name, variable); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -94,6 +103,7 @@ func (ef *envFlags) Int(name, variable string, def int, usage string) *int {
 
 // Duration defines a duration flag that defaults to $variable, else def.
 func (ef *envFlags) Duration(name, variable string, def time.Duration, usage string) *time.Duration {
+	ef.defs[name] = def.String()
 	if v := ef.env(name, variable); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -108,6 +118,7 @@ func (ef *envFlags) Duration(name, variable string, def time.Duration, usage str
 // List defines a repeatable flag that defaults to $variable split at sep.
 func (ef *envFlags) List(name, variable, sep, usage string) *[]string {
 	l := &listFlag{}
+	ef.defs[name] = ""
 	if v := ef.env(name, variable); v != "" {
 		for _, item := range strings.Split(v, sep) {
 			if item = strings.TrimSpace(item); item != "" {

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cambmock/cambmock"
-	"github.com/cambmock/cambmock/scenarios"
+	"github.com/cambmock/cambmock/mockserver"
 )
 
 const scenariosHelp = `Usage: cambmock scenarios [flags]
@@ -36,15 +36,17 @@ func listScenarios(args []string, stdout, stderr io.Writer, getenv func(string) 
 	if err != nil {
 		return err
 	}
-	all, err := scenarios.Builtins(spec)
-	if err != nil {
-		return err
-	}
 	extra, err := loadScenarios(spec, *paths)
 	if err != nil {
 		return err
 	}
-	all = append(all, extra...)
+	// The scenarios serve would play, checked as serve checks them (a
+	// user's file cannot take a built-in's name).
+	srv, err := mockserver.New(mockserver.WithSpec(spec), mockserver.WithScenarios(extra...))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	all := srv.Scenarios()
 
 	type item struct {
 		Name        string   `json:"name"`

@@ -72,6 +72,13 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	if _, err := net.ResolveTCPAddr("tcp", c.addr); err != nil || !strings.Contains(c.addr, ":") {
 		return nil, usageError("serve: --addr %q is not host:port, such as 127.0.0.1:8080", c.addr)
 	}
+	// Checked here so the message names the flag, not the mockserver option.
+	if c.maxTasks < 1 {
+		return nil, usageError("serve: --max-tasks %d is below 1; give the number of tasks to hold", c.maxTasks)
+	}
+	if c.hangLimit <= 0 {
+		return nil, usageError("serve: --hang-limit %v is not above zero; give a duration such as 30s", c.hangLimit)
+	}
 	return c, nil
 }
 
@@ -91,7 +98,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, usageError("--log-format %q is not text or json", format)
 }
 
-// loadScenarios loads the scenario files and folders the user gave.
+// loadScenarios loads the scenario files and folders the user gave. A bad
+// file is a usage error (exit status 2), as a bad flag value is.
 func loadScenarios(spec *cambmock.Spec, paths []string) ([]*scenarios.Scenario, error) {
 	var all []*scenarios.Scenario
 	var errs []error
@@ -104,7 +112,7 @@ func loadScenarios(spec *cambmock.Spec, paths []string) ([]*scenarios.Scenario, 
 		all = append(all, list...)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("loading scenarios:\n%w", errors.Join(errs...))
+		return nil, &exitError{code: 2, err: fmt.Errorf("loading scenarios:\n%w", errors.Join(errs...))}
 	}
 	return all, nil
 }
@@ -116,7 +124,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
 	if err != nil {
-		return err
+		return usageError("serve: %v", err) // as the other flags' errors read
 	}
 	spec, err := cambmock.LoadSpec()
 	if err != nil {
@@ -180,7 +188,11 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 	case <-ctx.Done():
 	}
 	logger.Info("cambmock shutting down; draining in-flight requests")
-	srv.Close() // end hang faults at once
+	// Give answers held by a step's latency a second to go out, then end
+	// hang faults, which would hold the drain to its bound. (Server.Close
+	// ends latency waits too, and those requests get an empty answer.)
+	endHangs := time.AfterFunc(time.Second, srv.Close)
+	defer endHangs.Stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
