@@ -392,7 +392,7 @@ func (s *suite) call(ctx context.Context, op, check string, retry bool, build fu
 		e = s.send(build(ctx), op, check)
 		s.inspect(e)
 		again := e.err != nil || e.code == http.StatusTooManyRequests || e.code >= 500
-		if !retry || !again || attempt == retries || ctx.Err() != nil {
+		if !retry || !again || attempt == retries || ctx.Err() != nil || unreachable(e.err) {
 			return e
 		}
 		d := wait
@@ -404,6 +404,20 @@ func (s *suite) call(ctx context.Context, op, check string, retry bool, build fu
 		}
 		wait *= 2
 	}
+}
+
+// unreachable reports whether err says the host cannot be reached at
+// all (no such host, connection refused, a TLS failure), which retrying
+// will not mend.
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	msg := err.Error()
+	return errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial") ||
+		strings.Contains(msg, "certificate") || strings.Contains(msg, "tls:") || strings.Contains(msg, "x509")
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date.

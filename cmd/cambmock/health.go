@@ -31,7 +31,7 @@ func health(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 	if err != nil {
 		return usageError("health: --url %q: %v", *url, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{}).Do(req)
 	if err != nil {
 		return fmt.Errorf("health: %w", err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/cambmock/cambmock"
@@ -122,37 +120,4 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 	s := p.Summary()
 	logger.Info("cambmock "+name+" summary", "requests", s.Requests, "responses", s.Responses, "violations", len(s.Findings), "warnings", len(s.Drift.Warnings))
 	return err
-}
-
-// runHTTP serves h on ln until ctx ends, then drains in-flight requests
-// for at most 5 seconds. beforeDrain, if set, runs first (to end hangs).
-func runHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, writeTimeout time.Duration, beforeDrain func()) error {
-	hs := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down; draining in-flight requests")
-	if beforeDrain != nil {
-		beforeDrain()
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		hs.Close()
-		logger.Warn("closed connections still busy after 5s", "err", err)
-	}
-	logger.Info("stopped")
-	return nil
 }

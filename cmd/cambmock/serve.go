@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -161,19 +160,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 // serveOn serves srv on ln until ctx ends, then drains in-flight requests
 // for at most 5 seconds.
 func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *serveConfig, logger *slog.Logger) error {
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		// Long enough for a hang fault and a slow download; a client that
-		// reads nothing is cut off after it.
-		WriteTimeout:   c.hangLimit + 2*time.Minute,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 1 << 20,
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
 	keys := "any non-empty key"
 	if len(c.keys) > 0 {
@@ -181,24 +167,22 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 	}
 	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "scenarios", len(srv.Scenarios()),
 		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys)
-
-	select {
-	case err := <-done:
+	// Draining gives answers held by a step's latency a second to go out,
+	// then ends hang faults, which would hold the drain to its bound.
+	// (Server.Close ends latency waits too, and those requests get no answer.)
+	var endHangs *time.Timer
+	defer func() {
+		if endHangs != nil {
+			endHangs.Stop()
+		}
+	}()
+	// Long enough for a hang fault and a slow download; a client that
+	// reads nothing is cut off after it.
+	err := runHTTP(ctx, ln, srv, logger, c.hangLimit+2*time.Minute, func() {
+		endHangs = time.AfterFunc(time.Second, srv.Close)
+	})
+	if err != nil {
 		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
 	}
-	logger.Info("cambmock shutting down; draining in-flight requests")
-	// Give answers held by a step's latency a second to go out, then end
-	// hang faults, which would hold the drain to its bound. (Server.Close
-	// ends latency waits too, and those requests get an empty answer.)
-	endHangs := time.AfterFunc(time.Second, srv.Close)
-	defer endHangs.Stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		hs.Close()
-		logger.Warn("cambmock closed connections that were still busy after 5s", "err", err)
-	}
-	logger.Info("cambmock stopped")
 	return nil
 }
