@@ -250,11 +250,13 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 		st, next, scripted := sc.Create.At(sc.create, elapsed)
 		sc.create = next
 		sc.mu.Unlock()
-		if scripted && !st.Normal {
+		if scripted { // a normal step waits too
 			seed := sc.LatencySeed("create", int(next.Step)*1_000_003+next.Served)
 			if !s.wait(w, r, st.Latency.Draw(seed)) {
 				return
 			}
+		}
+		if scripted && !st.Normal {
 			noteScenario(w, sc, "create", next.Step+1, st.Fault)
 			s.play(w, r, sc, st, nil)
 			return
@@ -356,7 +358,7 @@ func (s *Server) pollTask(w http.ResponseWriter, r *http.Request) {
 	t.mu.Unlock()
 
 	note(w, t, "poll", next.Step+1, st.Fault)
-	if st.Latency.Max > 0 && !s.wait(w, r, st.Latency.Draw(t.sc.LatencySeed("poll", int(n)))) {
+	if st.Latency != (scenarios.Latency{}) && !s.wait(w, r, st.Latency.Draw(t.sc.LatencySeed("poll", int(n)))) {
 		return
 	}
 	if st.Reply != nil {

@@ -118,7 +118,11 @@ func (s *Server) finish(r *http.Request, e *exchange, dur time.Duration, aborted
 	if e.fault == "" {
 		n--
 	}
-	s.log.LogAttrs(ctx, level, "request", attrs[:n]...)
+	// A record with no PC, handed to the handler directly: LogAttrs would
+	// walk the stack for a source that is always this line.
+	rec := slog.NewRecord(time.Now(), level, "request", 0)
+	rec.AddAttrs(attrs[:n]...)
+	s.log.Handler().Handle(ctx, rec)
 }
 
 func stepName(script string, step int) string {

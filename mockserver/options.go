@@ -57,7 +57,7 @@ func WithScenarios(list ...*scenarios.Scenario) Option {
 	return func(c *config) error {
 		for i, sc := range list {
 			if sc == nil {
-				return fmt.Errorf("WithScenarios: scenario %d is nil", i)
+				return fmt.Errorf("WithScenarios: scenario %d is nil", i+1)
 			}
 		}
 		c.extra = append(c.extra, list...)

@@ -71,6 +71,7 @@ type Server struct {
 	log       *slog.Logger
 	handler   http.Handler
 	secret    []byte
+	router    *mux.Router // for the Allow header of 405 answers
 
 	tasks   *store
 	journal *journal
@@ -176,6 +177,9 @@ func New(opts ...Option) (*Server, error) {
 		s.names = append(s.names, sc.Name)
 	}
 	slices.Sort(s.names)
+	if len(s.names) == 0 {
+		return nil, errors.New("mockserver: the server has no scenarios: WithoutBuiltins leaves the built-ins out; give scenarios with WithScenarios")
+	}
 	def, ok := s.scenarios[cfg.defaultScenario]
 	if !ok {
 		return nil, fmt.Errorf("mockserver: default scenario %q: %w; known: %s", cfg.defaultScenario, ErrUnknownScenario, strings.Join(s.names, ", "))
@@ -203,6 +207,9 @@ func where(sc *scenarios.Scenario) string {
 // routes registers every route of the server.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
+	// Serve paths as sent: mux would answer /apis/text-to-sound/.. with a
+	// redirect to /apis, which is no answer of the API.
+	r.SkipClean(true)
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
 
@@ -232,6 +239,7 @@ func (s *Server) routes() http.Handler {
 	admin.HandleFunc("/clock", s.adminGetClock).Methods(http.MethodGet)
 	admin.HandleFunc("/clock", s.adminAdvanceClock).Methods(http.MethodPost)
 	admin.HandleFunc("/requests", s.adminRequests).Methods(http.MethodGet)
+	s.router = r
 	return s.logRequests(r)
 }
 

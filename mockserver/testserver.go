@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -161,7 +162,7 @@ func Intercept(t testing.TB, client *http.Client, opts ...Option) *Server {
 // an *http.Response, as a socket would.
 func serveInProcess(h http.Handler, req *http.Request) (*http.Response, error) {
 	pr, pw := io.Pipe()
-	w := &pipeWriter{header: http.Header{}, body: pw, ready: make(chan struct{})}
+	w := &pipeWriter{header: http.Header{}, body: pw, ready: make(chan struct{}), ctx: req.Context()}
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -209,8 +210,9 @@ type pipeWriter struct {
 	code   int
 	body   *io.PipeWriter
 	once   sync.Once
-	ready  chan struct{} // closed when the headers are sent or the request failed
-	err    error         // why the request failed before headers; set before ready closes
+	ready  chan struct{}   // closed when the headers are sent or the request failed
+	err    error           // why the request failed before headers; set before ready closes
+	ctx    context.Context // the request's, which ends a hang
 }
 
 func (w *pipeWriter) Header() http.Header { return w.header }
@@ -246,7 +248,13 @@ func (w *pipeWriter) playFault(f scenarios.Fault) {
 	case scenarios.FaultReset:
 		w.abort(fmt.Errorf("read tcp: %w", syscall.ECONNRESET))
 	case scenarios.FaultHang:
-		w.abort(fmt.Errorf("cambmock: the request hung until it was cancelled: %w", io.EOF))
+		// The client's own error when its context ended the hang, as on a
+		// socket: the transport may see this one before the context's.
+		if err := w.ctx.Err(); err != nil {
+			w.abort(fmt.Errorf("cambmock: the request hung until it was cancelled: %w", err))
+			return
+		}
+		w.abort(fmt.Errorf("cambmock: the request hung until the server gave up: %w", io.EOF))
 	case scenarios.FaultEmpty:
 		w.abort(io.EOF)
 	default:

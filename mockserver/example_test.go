@@ -1,0 +1,285 @@
+package mockserver_test
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/scenarios"
+)
+
+// The mock on a port of its own, on a manual clock: a client creates a
+// task that plays "slow-success" (PENDING for 10 seconds), polls it every
+// 4 seconds of the mock's clock without sleeping, then fetches the audio.
+func ExampleNew() {
+	clock := scenarios.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv, err := mockserver.New(mockserver.WithClock(clock), mockserver.WithDefaultScenario("slow-success"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	base := hs.URL + "/apis" // in place of https://client.camb.ai/apis
+
+	call := func(method, path, body string) []byte {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("x-api-key", "any-key")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hs.Client().Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
+	}
+
+	var task struct {
+		ID string `json:"task_id"`
+	}
+	json.Unmarshal(call("POST", "/text-to-sound", `{"prompt":"rain on a tin roof","duration":3}`), &task)
+	start := clock.Now()
+	for {
+		var status struct {
+			Status string `json:"status"`
+			RunID  int64  `json:"run_id"`
+		}
+		json.Unmarshal(call("GET", "/text-to-sound/"+task.ID, ""), &status)
+		fmt.Println(clock.Now().Sub(start), status.Status)
+		if status.Status != "PENDING" {
+			wav := call("GET", fmt.Sprint("/text-to-sound-result/", status.RunID), "")
+			fmt.Printf("%s audio, %d bytes\n", wav[:4], len(wav))
+			break
+		}
+		clock.Advance(4 * time.Second)
+	}
+	// Output:
+	// 0s PENDING
+	// 4s PENDING
+	// 8s PENDING
+	// 12s SUCCESS
+	// RIFF audio, 132344 bytes
+}
+
+// A scenario built in Go: a 429 with Retry-After, then PENDING once, then
+// SUCCESS. New checks it against openapi.yaml as it checks a file.
+func ExampleWithScenarios() {
+	flaky := &scenarios.Scenario{
+		Name:        "flaky",
+		Description: "a 429 with Retry-After, then PENDING once, then SUCCESS",
+		Poll: scenarios.Script{
+			{Polls: 1, Error: &scenarios.HTTPError{
+				Code:   http.StatusTooManyRequests,
+				Header: http.Header{"Content-Type": {"application/json"}, "Retry-After": {"1"}},
+				Body:   `{"detail":"Too many requests"}`,
+			}},
+			{Polls: 1, Reply: &scenarios.Reply{Status: cambmock.StatusPending}},
+			{Reply: &scenarios.Reply{Status: cambmock.StatusSuccess, RunID: scenarios.RunID{Auto: true}}},
+		},
+	}
+	srv, err := mockserver.New(mockserver.WithScenarios(flaky))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+
+	// Create the task directly, as a test of a client that only polls does.
+	task, err := srv.CreateTask(mockserver.NewTask{Scenario: "flaky", ID: "my-task"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 4 {
+		req, _ := http.NewRequest("GET", hs.URL+"/apis/text-to-sound/"+task.ID(), nil)
+		req.Header.Set("x-api-key", "any-key")
+		resp, err := hs.Client().Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if after := resp.Header.Get("Retry-After"); after != "" {
+			fmt.Printf("%d (retry after %ss) %s\n", resp.StatusCode, after, body)
+			continue
+		}
+		fmt.Printf("%d %s\n", resp.StatusCode, body)
+	}
+	// Output:
+	// 429 (retry after 1s) {"detail":"Too many requests"}
+	// 200 {"status":"PENDING","run_id":null,"exception_reason":null,"message":null}
+	// 200 {"status":"SUCCESS","run_id":100001,"exception_reason":null,"message":null}
+	// 200 {"status":"SUCCESS","run_id":100001,"exception_reason":null,"message":null}
+}
+
+// What a task has answered, for a test's assertions: Task.Info.
+func ExampleTask_Info() {
+	clock := scenarios.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv, err := mockserver.New(mockserver.WithClock(clock))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+
+	task, _ := srv.CreateTask(mockserver.NewTask{Scenario: "rate-limited"})
+	for range 4 {
+		req, _ := http.NewRequest("GET", hs.URL+"/apis/text-to-sound/"+task.ID(), nil)
+		req.Header.Set("x-api-key", "any-key")
+		if resp, err := hs.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+		clock.Advance(1500 * time.Millisecond)
+	}
+	info := task.Info()
+	fmt.Printf("%s: %d polls, step %d of %d, last status %s\n", info.Scenario, info.Polls, info.Step, info.Steps, info.Status)
+	for _, e := range info.History {
+		fmt.Printf("%v %s step %d: %d %s\n", time.Duration(e.At), e.Endpoint, e.Step, e.Code, cmp.Or(e.Status, "-"))
+	}
+	// Output:
+	// rate-limited: 4 polls, step 3 of 3, last status SUCCESS
+	// 0s poll step 1: 429 -
+	// 1.5s poll step 1: 429 -
+	// 3s poll step 2: 200 PENDING
+	// 4.5s poll step 3: 200 SUCCESS
+}
+
+// The server logs a line per request to the logger WithLogger gives it;
+// faults and 5xx answers at Warn. This one drops the time and duration
+// so that the output is stable.
+func ExampleWithLogger() {
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "dur" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	srv, err := mockserver.New(mockserver.WithLogger(logger))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+
+	srv.CreateTask(mockserver.NewTask{Scenario: "server-error", ID: "my-task"})
+	for range 2 {
+		req, _ := http.NewRequest("GET", hs.URL+"/apis/text-to-sound/my-task", nil)
+		req.Header.Set("x-api-key", "a key that is never logged")
+		if resp, err := hs.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	// Output:
+	// level=WARN msg=request method=GET path=/apis/text-to-sound/my-task status=500 task=my-task scenario=server-error step="poll 1"
+	// level=WARN msg=request method=GET path=/apis/text-to-sound/my-task status=503 task=my-task scenario=server-error step="poll 2"
+}
+
+// In a test, the mock starts in one line. This example is compiled but not
+// run, since an Example gets no *testing.T; TestNewTestServer_example runs
+// the same code.
+func ExampleNewTestServer() {
+	testMyClient := func(t *testing.T) {
+		ts := mockserver.NewTestServer(t) // on 127.0.0.1, strict, on a manual clock; closed when t ends
+
+		// Point the client under test at ts.BaseURL() in place of
+		// https://client.camb.ai/apis. Here, a task the client polls:
+		task := ts.CreateTask(mockserver.NewTask{Scenario: "slow-success"})
+		fmt.Println(pollStatus(t, ts.Client(), ts.BaseURL(), task.ID())) // PENDING
+		ts.Advance(10 * time.Second)                                     // no sleeping
+		fmt.Println(pollStatus(t, ts.Client(), ts.BaseURL(), task.ID())) // SUCCESS
+
+		info := ts.Task(task.ID()).Info() // what the mock answered
+		fmt.Println(info.Polls, info.Status)
+	}
+	_ = testMyClient
+}
+
+// For code that calls https://client.camb.ai/apis itself, Intercept serves
+// its *http.Client in process. Compiled but not run, like
+// ExampleNewTestServer; TestIntercept_example runs the same code.
+func ExampleIntercept() {
+	testMyClient := func(t *testing.T) {
+		client := &http.Client{} // the client the code under test uses
+		srv := mockserver.Intercept(t, client)
+
+		task, _ := srv.CreateTask(mockserver.NewTask{Scenario: "success"})
+		for range 3 {
+			fmt.Println(pollStatus(t, client, cambmock.LiveBaseURL, task.ID())) // PENDING, PENDING, SUCCESS
+		}
+	}
+	_ = testMyClient
+}
+
+// pollStatus polls a task once and returns its status, failing the test
+// on an error.
+func pollStatus(t testing.TB, c *http.Client, baseURL, id string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", baseURL+"/text-to-sound/"+id, nil)
+	req.Header.Set("x-api-key", "any-key")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var status struct {
+		Status string `json:"status"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&status); err != nil {
+		t.Fatalf("GET %s: %s: %v", req.URL, resp.Status, err)
+	}
+	return status.Status
+}
+
+// TestNewTestServer_example runs the code of ExampleNewTestServer.
+func TestNewTestServer_example(t *testing.T) {
+	ts := mockserver.NewTestServer(t)
+
+	task := ts.CreateTask(mockserver.NewTask{Scenario: "slow-success"})
+	if got := pollStatus(t, ts.Client(), ts.BaseURL(), task.ID()); got != "PENDING" {
+		t.Errorf("before 10s: status %s, want PENDING", got)
+	}
+	ts.Advance(10 * time.Second)
+	if got := pollStatus(t, ts.Client(), ts.BaseURL(), task.ID()); got != "SUCCESS" {
+		t.Errorf("after 10s: status %s, want SUCCESS", got)
+	}
+	if info := ts.Task(task.ID()).Info(); info.Polls != 2 || info.Status != "SUCCESS" {
+		t.Errorf("Task.Info(): %d polls, last status %s; want 2, SUCCESS", info.Polls, info.Status)
+	}
+	if ts.BaseURL() != ts.URL+"/apis" || strings.HasSuffix(ts.URL, "/") || !strings.HasPrefix(ts.URL, "http://127.0.0.1:") {
+		t.Errorf("URL %q, BaseURL %q: want http://127.0.0.1:PORT and that plus /apis", ts.URL, ts.BaseURL())
+	}
+}
+
+// TestIntercept_example runs the code of ExampleIntercept.
+func TestIntercept_example(t *testing.T) {
+	client := &http.Client{}
+	srv := mockserver.Intercept(t, client)
+
+	task, err := srv.CreateTask(mockserver.NewTask{Scenario: "success"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 3 {
+		got = append(got, pollStatus(t, client, cambmock.LiveBaseURL, task.ID()))
+	}
+	if want := "PENDING PENDING SUCCESS"; strings.Join(got, " ") != want {
+		t.Errorf("statuses %q, want %s", got, want)
+	}
+}
