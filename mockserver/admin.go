@@ -230,7 +230,7 @@ func (s *Server) adminHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) clockKind() string {
-	if _, ok := s.clock.(*scenarios.ManualClock); ok {
+	if s.manual != nil {
 		return "manual"
 	}
 	return "real"
@@ -316,8 +316,8 @@ func (s *Server) adminGetClock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminAdvanceClock(w http.ResponseWriter, r *http.Request) {
-	mc, ok := s.clock.(*scenarios.ManualClock)
-	if !ok {
+	mc := s.manual
+	if mc == nil {
 		writeError(w, http.StatusConflict, "the server runs on the real clock, which cannot be moved; start it with --clock manual")
 		return
 	}

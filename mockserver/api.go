@@ -317,6 +317,7 @@ func (s *Server) newTask(sc *scenario, id, prompt string, length time.Duration, 
 		return nil, fmt.Errorf("the mock holds %d tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)", s.cfg.maxTasks)
 	}
 	s.tasks.setRun(t.runID, t)
+	s.notes.notify()
 	return t, nil
 }
 
@@ -341,21 +342,30 @@ func (s *Server) pollTask(w http.ResponseWriter, r *http.Request) {
 	st, next, _ := t.sc.Poll.At(t.poll, elapsed)
 	t.poll = next
 	n := t.polls
+	t.conduct.poll(elapsed, n)
 	t.polls++
 	ev := event{at: elapsed, step: uint16(next.Step + 1), kind: kindPoll, fault: faultIndex(st.Fault)}
+	var status cambmock.Status
+	retryAfter := ""
 	switch {
 	case st.Reply != nil:
+		status = st.Reply.Status
 		ev.code = http.StatusOK
-		ev.status = statusIndex(st.Reply.Status)
-		t.last = st.Reply.Status
-		if st.Reply.Status == cambmock.StatusSuccess {
+		ev.status = statusIndex(status)
+		t.last = status
+		t.served |= statusBit(status)
+		if status == cambmock.StatusSuccess {
 			s.noteSuccess(t, st.Reply)
 		}
 	case st.Error != nil:
 		ev.code = uint16(st.Error.Code)
+		retryAfter = st.Error.Header.Get("Retry-After")
 	}
+	noAnswer := st.Fault != "" && st.Fault != scenarios.FaultMalformedJSON
+	t.conduct.served(elapsed, status, noAnswer, int(ev.code), retryAfter, now, s.scale)
 	t.record(ev, s.cfg.historySize)
 	t.mu.Unlock()
+	s.notes.notify()
 
 	note(w, t, "poll", next.Step+1, st.Fault)
 	if st.Latency != (scenarios.Latency{}) && !s.wait(w, r, st.Latency.Draw(t.sc.LatencySeed("poll", int(n)))) {
@@ -429,6 +439,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, sc *scenario, st s
 // wait holds the answer for d, or until the client leaves. It reports
 // whether to go on.
 func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
+	d = time.Duration(float64(d) * s.scale)
 	if d <= 0 {
 		return true
 	}
@@ -440,7 +451,9 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) b
 	case <-r.Context().Done():
 		return false
 	case <-s.closing:
-		return false
+		// The server is closing: drop the connection rather than answer
+		// a 200 with no body.
+		panic(http.ErrAbortHandler)
 	}
 }
 
@@ -488,9 +501,15 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) {
 				ev.code = uint16(st.Error.Code)
 			}
 		}
+		if ev.code == http.StatusOK && ev.fault == 0 {
+			t.conduct.fetched++
+		}
+	} else {
+		t.conduct.earlyResults++
 	}
 	t.record(ev, s.cfg.historySize)
 	t.mu.Unlock()
+	s.notes.notify()
 
 	if !ready {
 		note(w, t, "result", 0, "")
@@ -602,7 +621,9 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
 	}
 	t.mu.Lock()
 	t.record(event{at: s.clock.Now().Sub(t.created), kind: kindFile, code: http.StatusOK}, s.cfg.historySize)
+	t.conduct.fetched++
 	t.mu.Unlock()
+	s.notes.notify()
 	note(w, t, "file", 0, "")
 	s.serveAudio(w, r, t, false)
 }

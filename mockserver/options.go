@@ -27,6 +27,7 @@ type config struct {
 	journalSize     int
 	maxTasks        int
 	historySize     int
+	timeScale       float64
 }
 
 func defaultConfig() config {
@@ -36,6 +37,7 @@ func defaultConfig() config {
 		journalSize:     1000,
 		maxTasks:        1 << 20,
 		historySize:     16,
+		timeScale:       1,
 	}
 }
 
@@ -167,6 +169,20 @@ func WithMaxTasks(n int) Option {
 			return fmt.Errorf("WithMaxTasks: %d is below 1; give the number of tasks to hold", n)
 		}
 		c.maxTasks = n
+		return nil
+	}
+}
+
+// WithTimeScale plays scenarios faster or slower than written: with 0.01, a
+// step that lasts 10s ends after 100ms of real time, and latencies shrink
+// alike. Retry-After headers keep their values, and [Task.Discipline]
+// reports times in real terms. The default is 1.
+func WithTimeScale(scale float64) Option {
+	return func(c *config) error {
+		if !(scale > 0 && scale <= 1000) {
+			return fmt.Errorf("WithTimeScale: %v is not above 0 and at most 1000; give 0.01 to play scenarios 100 times faster", scale)
+		}
+		c.timeScale = scale
 		return nil
 	}
 }

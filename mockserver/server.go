@@ -67,7 +67,8 @@ type Server struct {
 	names     []string // sorted
 	def       *scenario
 	keys      map[string]struct{}
-	clock     scenarios.Clock
+	clock     scenarios.Clock        // what scenarios play by: the given clock, scaled by WithTimeScale
+	manual    *scenarios.ManualClock // the given clock, if it is a manual one
 	log       *slog.Logger
 	handler   http.Handler
 	secret    []byte
@@ -76,6 +77,8 @@ type Server struct {
 	tasks   *store
 	journal *journal
 	nextRun atomic.Int64
+	notes   notifier
+	scale   float64 // real seconds per second of the clock: 1, or WithTimeScale's
 
 	mu      sync.Mutex // guards started
 	started time.Time  // when the state was last reset, by the clock
@@ -148,6 +151,11 @@ func New(opts ...Option) (*Server, error) {
 	}
 	if s.clock == nil {
 		s.clock = scenarios.SystemClock()
+	}
+	s.manual, _ = s.clock.(*scenarios.ManualClock)
+	s.scale = cfg.timeScale
+	if s.scale != 1 {
+		s.clock = &scaledClock{base: s.clock, origin: s.clock.Now(), factor: 1 / s.scale}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -235,6 +243,9 @@ func (s *Server) routes() http.Handler {
 	admin.HandleFunc("/tasks", s.adminCreateTask).Methods(http.MethodPost)
 	admin.HandleFunc("/tasks", s.adminListTasks).Methods(http.MethodGet)
 	admin.HandleFunc("/tasks/{task_id}", s.adminGetTask).Methods(http.MethodGet)
+	admin.HandleFunc("/tasks/{task_id}/discipline", s.adminDiscipline).Methods(http.MethodGet)
+	admin.HandleFunc("/tasks/{task_id}/wait", s.adminWaitTask).Methods(http.MethodGet)
+	admin.HandleFunc("/wait", s.adminWaitTasks).Methods(http.MethodGet)
 	admin.HandleFunc("/reset", s.adminReset).Methods(http.MethodPost)
 	admin.HandleFunc("/clock", s.adminGetClock).Methods(http.MethodGet)
 	admin.HandleFunc("/clock", s.adminAdvanceClock).Methods(http.MethodPost)
@@ -254,6 +265,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
 }
+
+// scaledClock runs factor times as fast as base, from origin.
+type scaledClock struct {
+	base   scenarios.Clock
+	origin time.Time
+	factor float64
+}
+
+func (c *scaledClock) Now() time.Time {
+	return c.origin.Add(time.Duration(float64(c.base.Now().Sub(c.origin)) * c.factor))
+}
+
+// ManualClock returns the server's manual clock, or nil if it runs on
+// another clock.
+func (s *Server) ManualClock() *scenarios.ManualClock { return s.manual }
 
 // Clock returns the clock the server plays scenarios by.
 func (s *Server) Clock() scenarios.Clock { return s.clock }

@@ -72,6 +72,8 @@ type task struct {
 	results   int32 // result requests answered
 	succeeded bool  // a SUCCESS with an integer run id was served
 	last      cambmock.Status
+	served    uint16 // a bit per status served (statusBit)
+	conduct   conduct
 	history   []event // ring of at most historySize, oldest at head
 	head      int
 	dropped   int32 // events that fell out of history

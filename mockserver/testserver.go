@@ -62,10 +62,7 @@ func newForTest(t testing.TB, opts []Option) (*Server, *scenarios.ManualClock) {
 	if err != nil {
 		t.Fatalf("mockserver.NewTestServer: %v", err)
 	}
-	if srv.clock != scenarios.Clock(manual) {
-		manual = nil
-	}
-	return srv, manual
+	return srv, srv.manual
 }
 
 // BaseURL returns the API's base URL, URL + "/apis": what a client uses in

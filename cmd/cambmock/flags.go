@@ -101,6 +101,19 @@ func (ef *envFlags) Int(name, variable string, def int, usage string) *int {
 	return ef.FlagSet.Int(name, def, usage)
 }
 
+// Float64 defines a number flag that defaults to $variable, else def.
+func (ef *envFlags) Float64(name, variable string, def float64, usage string) *float64 {
+	if v := ef.env(name, variable); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			ef.badEnv(variable, v, "a number")
+		} else {
+			def = f
+		}
+	}
+	return ef.FlagSet.Float64(name, def, usage)
+}
+
 // Duration defines a duration flag that defaults to $variable, else def.
 func (ef *envFlags) Duration(name, variable string, def time.Duration, usage string) *time.Duration {
 	ef.defs[name] = def.String()

@@ -8,6 +8,7 @@
 //	cambmock verify [flags]     check an API against openapi.yaml
 //	cambmock proxy [flags]      forward to the API, checking all traffic
 //	cambmock record [flags]     the proxy, recording each task as a scenario
+//	cambmock matrix [flags]     run a client against every scenario, judging it
 //	cambmock health [flags]     ask a running cambmock whether it is healthy
 //	cambmock version            print the version
 //
@@ -69,6 +70,7 @@ Usage:
   cambmock verify [flags]      check an API (live, mock, yours) against openapi.yaml
   cambmock proxy [flags]       forward to the API, checking all traffic against openapi.yaml
   cambmock record [flags]      the proxy, writing a scenario file of what each task did
+  cambmock matrix [flags]      run your client against every scenario and judge how it polls
   cambmock health [flags]      ask a running cambmock whether it is healthy
   cambmock version             print the version
   cambmock help [COMMAND]      show this text, or a command's flags
@@ -84,7 +86,7 @@ Example:
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return usageError("no command given; run one of serve, scenarios, verify, proxy, record, health, version")
+		return usageError("no command given; run one of serve, scenarios, verify, proxy, record, matrix, health, version")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return verify(ctx, rest, stdout, stderr, getenv)
 	case "proxy", "record":
 		return runProxy(ctx, cmd, rest, stdout, stderr, getenv)
+	case "matrix":
+		return matrix(ctx, rest, stdout, stderr, getenv)
 	case "health":
 		return health(ctx, rest, stdout, getenv)
 	case "version":
@@ -109,5 +113,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return usageError("unknown command %q; run one of serve, scenarios, verify, proxy, record, health, version", cmd)
+	return usageError("unknown command %q; run one of serve, scenarios, verify, proxy, record, matrix, health, version", cmd)
 }

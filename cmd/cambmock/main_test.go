@@ -103,6 +103,10 @@ func TestHelp(t *testing.T) {
 		{name: "help-scenarios", args: []string{"help", "scenarios"}, golden: "scenarios-help.golden", alias: true},
 		{name: "verify", args: []string{"verify", "--help"}, golden: "verify-help.golden"},
 		{name: "help-verify", args: []string{"help", "verify"}, golden: "verify-help.golden", alias: true},
+		{name: "proxy", args: []string{"proxy", "--help"}, golden: "proxy-help.golden"},
+		{name: "record", args: []string{"record", "--help"}, golden: "record-help.golden"},
+		{name: "matrix", args: []string{"matrix", "--help"}, golden: "matrix-help.golden"},
+		{name: "health", args: []string{"health", "--help"}, golden: "health-help.golden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +183,7 @@ func TestHelpListsFlags(t *testing.T) {
 			"scenario":   "CAMBMOCK_SCENARIO",
 			"scenarios":  "CAMBMOCK_SCENARIOS",
 			"strict":     "CAMBMOCK_STRICT",
+			"time-scale": "CAMBMOCK_TIME_SCALE",
 		}},
 		{"scenarios", map[string]string{
 			"format":    "CAMBMOCK_FORMAT",
@@ -195,6 +200,43 @@ func TestHelpListsFlags(t *testing.T) {
 			"scenario":      "",
 			"task-id":       "CAMB_TASK_IDS",
 			"timeout":       "CAMBMOCK_VERIFY_TIMEOUT",
+		}},
+		{"proxy", map[string]string{
+			"addr":       "CAMBMOCK_PROXY_ADDR",
+			"enforce":    "CAMBMOCK_ENFORCE",
+			"log-format": "CAMBMOCK_LOG_FORMAT",
+			"log-level":  "CAMBMOCK_LOG_LEVEL",
+			"timeout":    "CAMBMOCK_UPSTREAM_TIMEOUT",
+			"upstream":   "CAMBMOCK_UPSTREAM",
+		}},
+		{"record", map[string]string{
+			"addr":       "CAMBMOCK_PROXY_ADDR",
+			"enforce":    "CAMBMOCK_ENFORCE",
+			"keep-audio": "CAMBMOCK_KEEP_AUDIO",
+			"log-format": "CAMBMOCK_LOG_FORMAT",
+			"log-level":  "CAMBMOCK_LOG_LEVEL",
+			"out":        "CAMBMOCK_RECORD_DIR",
+			"timeout":    "CAMBMOCK_UPSTREAM_TIMEOUT",
+			"upstream":   "CAMBMOCK_UPSTREAM",
+		}},
+		{"matrix", map[string]string{
+			"allow-polls-after-terminal": "",
+			"allow-polls-after-unknown":  "",
+			"client":                     "CAMBMOCK_CLIENT",
+			"deadline":                   "",
+			"format":                     "",
+			"ignore-retry-after":         "",
+			"junit":                      "",
+			"max-polls":                  "",
+			"min-interval":               "",
+			"only":                       "",
+			"parallel":                   "",
+			"scenarios":                  "CAMBMOCK_SCENARIOS",
+			"time-scale":                 "CAMBMOCK_TIME_SCALE",
+		}},
+		{"health", map[string]string{
+			"timeout": "",
+			"url":     "CAMBMOCK_HEALTH_URL",
 		}},
 	}
 	flagLine := regexp.MustCompile(`^  --([a-z-]+)`)
@@ -246,7 +288,7 @@ func builtinNames(t *testing.T) []string {
 }
 
 // commands is how usage errors list the commands.
-const commands = "serve, scenarios, verify, proxy, record, health, version"
+const commands = "serve, scenarios, verify, proxy, record, matrix, health, version"
 
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()

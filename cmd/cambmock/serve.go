@@ -43,6 +43,7 @@ type serveConfig struct {
 	logLevel  string
 	maxTasks  int
 	hangLimit time.Duration
+	timeScale float64
 }
 
 func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*serveConfig, error) {
@@ -58,11 +59,12 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	logLevel := fs.String("log-level", "CAMBMOCK_LOG_LEVEL", "info", "log `level`: debug, info, warn or error; info logs a line per request")
 	maxTasks := fs.Int("max-tasks", "CAMBMOCK_MAX_TASKS", 1<<20, "the most tasks to hold; create requests beyond it get a 503 until a reset")
 	hang := fs.Duration("hang-limit", "CAMBMOCK_HANG_LIMIT", 2*time.Minute, "how long a hang fault holds a request at most")
+	scale := fs.Float64("time-scale", "CAMBMOCK_TIME_SCALE", 1, "play scenarios in `scale` times their written time: 0.01 is a hundred times faster, as for recorded ones")
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	*c = serveConfig{addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
-		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang}
+		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale}
 	switch c.clock {
 	case "real", "manual":
 	default:
@@ -142,6 +144,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		mockserver.WithStrict(c.strict),
 		mockserver.WithMaxTasks(c.maxTasks),
 		mockserver.WithHangLimit(c.hangLimit),
+		mockserver.WithTimeScale(c.timeScale),
 	}
 	if c.clock == "manual" {
 		opts = append(opts, mockserver.WithClock(scenarios.NewManualClock(time.Now().UTC().Truncate(time.Second))))
