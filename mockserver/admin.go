@@ -270,6 +270,8 @@ func (s *Server) adminCreateTask(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, err.Error()+"; choose another id, or reset the server (POST /__admin/reset)")
 	case errors.Is(err, ErrUnknownScenario):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrFull):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:

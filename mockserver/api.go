@@ -116,9 +116,14 @@ func validationProblems(err error) []problem {
 		switch {
 		case errors.As(err, &req) && req.Parameter != nil:
 			p := problem{Loc: []any{req.Parameter.In, req.Parameter.Name}, Msg: "Invalid value", Type: "value_error"}
-			if errors.As(req.Err, &schema) {
+			isInt := req.Parameter.Schema != nil && req.Parameter.Schema.Value != nil && req.Parameter.Schema.Value.Type.Is("integer")
+			switch {
+			case isInt:
+				// An integer parameter fails as pydantic words it, empty or not.
+				p.Msg, p.Type = "Input should be a valid integer, unable to parse string as an integer", "int_parsing"
+			case errors.As(req.Err, &schema):
 				p.Msg, p.Type = pydantic(schema)
-			} else if req.Reason != "" {
+			case req.Reason != "":
 				p.Msg = req.Reason
 			}
 			out = append(out, p)
@@ -314,7 +319,7 @@ func (s *Server) newTask(sc *scenario, id, prompt string, length time.Duration, 
 	case taken:
 		return nil, fmt.Errorf("%w: %q", ErrTaskExists, id)
 	case full:
-		return nil, fmt.Errorf("the mock holds %d tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)", s.cfg.maxTasks)
+		return nil, fmt.Errorf("%w: the mock holds %d tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)", ErrFull, s.cfg.maxTasks)
 	}
 	s.tasks.setRun(t.runID, t)
 	s.notes.notify()

@@ -297,6 +297,16 @@ func TestValidation(t *testing.T) {
 			want: wantAnswer{422, `{"detail":[{"loc":["body"],"msg":"Input should be a JSON object sent with Content-Type: application/json, not \"\"","type":"model_attributes_type"}]}`},
 		},
 		{
+			name: "create: run_id query not an integer",
+			req:  req{Method: "POST", Path: "/apis/text-to-sound?run_id=abc", Body: `{"prompt":"rain"}`},
+			want: wantAnswer{422, `{"detail":[{"loc":["query","run_id"],"msg":"Input should be a valid integer, unable to parse string as an integer","type":"int_parsing"}]}`},
+		},
+		{
+			name: "create: run_id query empty, as the SDK sends a null one",
+			req:  req{Method: "POST", Path: "/apis/text-to-sound?run_id=", Body: `{"prompt":"rain"}`},
+			want: wantAnswer{422, `{"detail":[{"loc":["query","run_id"],"msg":"Input should be a valid integer, unable to parse string as an integer","type":"int_parsing"}]}`},
+		},
+		{
 			name: "bulk: run_ids missing",
 			req:  req{Method: "POST", Path: "/apis/text-to-sound-results", Body: `{}`},
 			want: wantAnswer{422, `{"detail":[{"loc":["body","run_ids"],"msg":"Field required","type":"missing"}]}`},

@@ -37,6 +37,8 @@ func TestNewBadOptions(t *testing.T) {
 			want: `mockserver: scenario "success" from a Go value is already defined by scenarios/success.yaml; give it another name`},
 		{name: "WithScenarios twice the same name", opts: []mockserver.Option{mockserver.WithScenarios(goScenario("a"), goScenario("a"))},
 			want: `mockserver: scenario "a" from a Go value is already defined by a Go value; give it another name`},
+		{name: "WithScenarios with a name a client cannot send", opts: []mockserver.Option{mockserver.WithScenarios(goScenario("My Scenario"))},
+			want: `mockserver: scenario name "My Scenario" from a Go value cannot be picked by a client; use lowercase letters, digits and dashes`},
 		{name: "WithScenarios without a poll script", opts: []mockserver.Option{mockserver.WithScenarios(noPoll)},
 			want: `mockserver: scenario "no-poll" has no poll script; every scenario needs one`},
 		{name: "WithDefaultScenario empty", opts: []mockserver.Option{mockserver.WithDefaultScenario("")},
@@ -104,14 +106,16 @@ func TestNewDefaults(t *testing.T) {
 func TestMaxTasks(t *testing.T) {
 	ts := mockserver.NewTestServer(t, mockserver.WithMaxTasks(2))
 	create := req{Method: "POST", Path: "/apis/text-to-sound", Body: `{"prompt":"rain"}`}
-	full := wantAnswer{503, detail("the mock holds 2 tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)")}
+	full := wantAnswer{503, detail("too many tasks: the mock holds 2 tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)")}
 
 	taskID(t, mustSend(t, ts.Client(), ts.URL, create))
 	ts.CreateTask(mockserver.NewTask{ID: "second"})
 	checkAnswer(t, create, mustSend(t, ts.Client(), ts.URL, create), full)
-	if _, err := ts.Server().CreateTask(mockserver.NewTask{}); err == nil {
-		t.Errorf("Server.CreateTask beyond the limit: no error")
+	if _, err := ts.Server().CreateTask(mockserver.NewTask{}); !errors.Is(err, mockserver.ErrFull) {
+		t.Errorf("Server.CreateTask beyond the limit: %v, want ErrFull", err)
 	}
+	adminFull := req{Method: "POST", Path: "/__admin/tasks", Body: `{"scenario":"success"}`}
+	checkAnswer(t, adminFull, mustSend(t, ts.Client(), ts.URL, adminFull), full)
 	var health map[string]any
 	admin(t, ts, req{Method: "GET", Path: "/__admin/health"}, 200, &health)
 	if health["tasks"] != float64(2) {

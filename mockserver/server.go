@@ -46,6 +46,10 @@ var ErrUnknownScenario = errors.New("unknown scenario")
 // ErrNoTask is returned (wrapped) for a task id the server does not have.
 var ErrNoTask = errors.New("no such task")
 
+// ErrFull is returned (wrapped) when the server holds as many tasks as
+// [WithMaxTasks] allows.
+var ErrFull = errors.New("too many tasks")
+
 // ErrTaskExists is returned (wrapped) when a chosen task id is taken.
 var ErrTaskExists = errors.New("task id already taken")
 
@@ -173,6 +177,9 @@ func New(opts ...Option) (*Server, error) {
 		if other, taken := s.scenarios[sc.Name]; taken {
 			return nil, fmt.Errorf("mockserver: scenario %q from %s is already defined by %s; give it another name", sc.Name, where(sc), where(other.Scenario))
 		}
+		if !validName(sc.Name) {
+			return nil, fmt.Errorf("mockserver: scenario name %q from %s cannot be picked by a client; use lowercase letters, digits and dashes", sc.Name, where(sc))
+		}
 		if len(sc.Poll) == 0 {
 			return nil, fmt.Errorf("mockserver: scenario %q has no poll script; every scenario needs one", sc.Name)
 		}
@@ -203,6 +210,20 @@ func New(opts ...Option) (*Server, error) {
 	s.nextRun.Store(100000)
 	s.handler = s.routes()
 	return s, nil
+}
+
+// validName reports whether a scenario name is one a client can send in
+// a header or a [scenario:NAME] token.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func where(sc *scenarios.Scenario) string {

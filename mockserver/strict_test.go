@@ -133,8 +133,8 @@ func TestNewRefusesOffSpecGoScenario(t *testing.T) {
 	}
 	success := scenarios.Step{Reply: &scenarios.Reply{Status: cambmock.StatusSuccess, RunID: scenarios.RunID{Auto: true}}}
 	jsonHeader := map[string][]string{"Content-Type": {jsonType}}
-	// A scenario built in Go has no file; its *scenarios.LoadError has an
-	// empty File, which is why the message shows ": " before the step.
+	// A scenario built in Go has no file to name: the message starts at
+	// the step.
 	const fix = `; fix the step, or mark the scenario "off_spec: true"`
 	tests := []struct {
 		name string
@@ -144,30 +144,30 @@ func TestNewRefusesOffSpecGoScenario(t *testing.T) {
 		{
 			name: "status FAILED",
 			sc:   &scenarios.Scenario{Name: "failed", Poll: scenarios.Script{{Reply: &scenarios.Reply{Status: cambmock.StatusFailed}}}},
-			want: `mockserver: scenario "failed": : poll step 1 violates openapi.yaml: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]` + fix,
+			want: `mockserver: scenario "failed": poll step 1 violates openapi.yaml: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]` + fix,
 		},
 		{
 			name: "429 without Retry-After",
 			sc: &scenarios.Scenario{Name: "no-retry-after", Poll: scenarios.Script{
 				{Polls: 1, Error: &scenarios.HTTPError{Code: 429, Header: jsonHeader, Body: `{"detail":"Too many requests"}`}}, success}},
-			want: `mockserver: scenario "no-retry-after": : poll step 1 violates openapi.yaml: header "Retry-After" missing` + fix,
+			want: `mockserver: scenario "no-retry-after": poll step 1 violates openapi.yaml: header "Retry-After" missing` + fix,
 		},
 		{
 			name: "SUCCESS without a run id",
 			sc:   &scenarios.Scenario{Name: "no-run", Poll: scenarios.Script{{Reply: &scenarios.Reply{Status: cambmock.StatusSuccess}}}},
-			want: `mockserver: scenario "no-run": : poll step 1 violates openapi.yaml: SUCCESS without an integer run_id: the client has no result to fetch` + fix,
+			want: `mockserver: scenario "no-run": poll step 1 violates openapi.yaml: SUCCESS without an integer run_id: the client has no result to fetch` + fix,
 		},
 		{
 			name: "malformed JSON",
 			sc: &scenarios.Scenario{Name: "malformed", Poll: scenarios.Script{
 				{Polls: 1, Fault: scenarios.FaultMalformedJSON}, success}},
-			want: `mockserver: scenario "malformed": : poll step 1 violates openapi.yaml: a 200 answer whose body is not valid JSON` + fix,
+			want: `mockserver: scenario "malformed": poll step 1 violates openapi.yaml: a 200 answer whose body is not valid JSON` + fix,
 		},
 		{
 			name: "undeclared status on create",
 			sc: &scenarios.Scenario{Name: "teapot", Poll: scenarios.Script{success},
 				Create: scenarios.Script{{Polls: 1, Error: &scenarios.HTTPError{Code: 418, Header: jsonHeader, Body: `{"detail":"I'm a teapot"}`}}}},
-			want: `mockserver: scenario "teapot": : create step 1 violates openapi.yaml: status 418 is not declared for this operation` + fix,
+			want: `mockserver: scenario "teapot": create step 1 violates openapi.yaml: status 418 is not declared for this operation` + fix,
 		},
 	}
 	for _, tc := range tests {

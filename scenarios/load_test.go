@@ -245,7 +245,7 @@ poll:
 		Name: "built",
 		Poll: scenarios.Script{{Reply: &scenarios.Reply{Status: "FAILED"}}},
 	}
-	want := `: poll step 1 violates openapi.yaml: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]; fix the step, or mark the scenario "off_spec: true"`
+	want := `poll step 1 violates openapi.yaml: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]; fix the step, or mark the scenario "off_spec: true"`
 	if err := built.Check(spec); err == nil || err.Error() != want {
 		t.Errorf("Check() of a Go-built off-spec scenario = %v; want %q", err, want)
 	}

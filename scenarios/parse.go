@@ -33,6 +33,9 @@ var _ error = (*LoadError)(nil)
 
 func (e *LoadError) Error() string {
 	switch {
+	case e.File == "" && e.Line == 0:
+		// A scenario built in Go has no file to name.
+		return e.Err.Error()
 	case e.Line == 0:
 		return fmt.Sprintf("%s: %v", e.File, e.Err)
 	case e.Column == 0:
@@ -49,6 +52,9 @@ const MaxFileSize = 1 << 20
 var (
 	topKeys  = []string{"name", "description", "off_spec", "seed", "create", "poll", "result"}
 	stepKeys = []string{"polls", "for", "forever", "status", "run_id", "exception_reason", "message", "extra", "error", "fault", "normal", "latency"}
+	// The keys messages offer for steps of poll scripts and of the others.
+	pollStepKeys  = []string{"polls", "for", "forever", "status", "run_id", "exception_reason", "message", "extra", "error", "fault", "latency"}
+	otherStepKeys = []string{"polls", "for", "forever", "error", "fault", "normal", "latency"}
 	errKeys  = []string{"code", "headers", "body"}
 	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 )
@@ -216,18 +222,24 @@ func (p *parser) noAliases(n *yaml.Node) bool {
 // mapping returns the values of a mapping node by key, reporting unknown
 // and repeated keys.
 func (p *parser) mapping(n *yaml.Node, what string, allowed []string) map[string]*yaml.Node {
+	return p.mappingShown(n, what, allowed, allowed)
+}
+
+// mappingShown is mapping, offering shown as the allowed keys in its
+// messages; keys in allowed but not in shown get messages of their own.
+func (p *parser) mappingShown(n *yaml.Node, what string, allowed, shown []string) map[string]*yaml.Node {
 	out := make(map[string]*yaml.Node, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "%s keys must be plain words; allowed: %s", what, strings.Join(allowed, ", "))
+			p.errorf(k, "%s keys must be plain words; allowed: %s", what, strings.Join(shown, ", "))
 			continue
 		}
 		if !slices.Contains(allowed, k.Value) {
-			if near := nearKey(k.Value, allowed); near != "" {
+			if near := nearKey(k.Value, shown); near != "" {
 				p.errorf(k, "unknown key %q in %s; did you mean %q?", k.Value, what, near)
 			} else {
-				p.errorf(k, "unknown key %q in %s; allowed: %s", k.Value, what, strings.Join(allowed, ", "))
+				p.errorf(k, "unknown key %q in %s; allowed: %s", k.Value, what, strings.Join(shown, ", "))
 			}
 			continue
 		}
@@ -376,11 +388,17 @@ func durationKey(s Step) string {
 func (p *parser) step(n *yaml.Node, script string, index int) (st Step, durationOK bool) {
 	st = Step{Line: n.Line, Column: n.Column}
 	what := fmt.Sprintf("%s step %d", script, index)
+	shown := otherStepKeys
+	if script == "poll" {
+		shown = pollStepKeys
+	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s must be a mapping of keys (%s), not %s", what, strings.Join(stepKeys, ", "), kindName(n))
+		p.errorf(n, "%s must be a mapping of keys (%s), not %s", what, strings.Join(shown, ", "), kindName(n))
 		return st, false
 	}
-	f := p.mapping(n, what, stepKeys)
+	before := len(p.errs)
+	f := p.mappingShown(n, what, stepKeys, shown)
+	badKeys := len(p.errs) > before
 
 	// How long it lasts.
 	var durations []string
@@ -424,7 +442,9 @@ func (p *parser) step(n *yaml.Node, script string, index int) (st Step, duration
 	}
 	switch len(answers) {
 	case 0:
-		p.errorf(n, "%s answers nothing; give %s", what, allowed)
+		if !badKeys { // a misspelt answer key has been reported already
+			p.errorf(n, "%s answers nothing; give %s", what, allowed)
+		}
 	case 1:
 	default:
 		p.errorf(n, "%s has both %q and %q; give one of %s", what, answers[0], answers[1], allowed)

@@ -302,7 +302,7 @@ poll:
 poll:
   - PENDING
 `,
-		want: `test.yaml:3:5: poll step 1 must be a mapping of keys (polls, for, forever, status, run_id, exception_reason, message, extra, error, fault, normal, latency), not "PENDING"`,
+		want: `test.yaml:3:5: poll step 1 must be a mapping of keys (polls, for, forever, status, run_id, exception_reason, message, extra, error, fault, latency), not "PENDING"`,
 	},
 	{
 		name: "forever step not last",
@@ -363,7 +363,27 @@ poll:
   - status: PENDING
     delay: 1s
 `,
-		want: `test.yaml:4:5: unknown key "delay" in poll step 1; allowed: polls, for, forever, status, run_id, exception_reason, message, extra, error, fault, normal, latency`,
+		want: `test.yaml:4:5: unknown key "delay" in poll step 1; allowed: polls, for, forever, status, run_id, exception_reason, message, extra, error, fault, latency`,
+	},
+	{
+		name: "misspelt status key",
+		reason: "the misspelling is the one error: no follow-on that the step answers nothing",
+		text: `description: x
+poll:
+  - Status: PENDING
+`,
+		want: `test.yaml:3:5: unknown key "Status" in poll step 1; did you mean "status"?`,
+	},
+	{
+		name: "unknown key in a create step",
+		text: `description: x
+create:
+  - status: PENDING
+    polls: 1
+poll:
+  - status: SUCCESS
+`,
+		want: `test.yaml:3:13: create step 1 has a "status", but only poll steps serve a status; give "error", "fault" or "normal: true"`,
 	},
 	{
 		name: "misspelt step key",
