@@ -55,8 +55,8 @@ var (
 	// The keys messages offer for steps of poll scripts and of the others.
 	pollStepKeys  = []string{"polls", "for", "forever", "status", "run_id", "exception_reason", "message", "extra", "error", "fault", "latency"}
 	otherStepKeys = []string{"polls", "for", "forever", "error", "fault", "normal", "latency"}
-	errKeys  = []string{"code", "headers", "body"}
-	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	errKeys       = []string{"code", "headers", "body"}
+	nameRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 )
 
 // Parse decodes one scenario file. file names it in errors and gives the

@@ -366,7 +366,7 @@ poll:
 		want: `test.yaml:4:5: unknown key "delay" in poll step 1; allowed: polls, for, forever, status, run_id, exception_reason, message, extra, error, fault, latency`,
 	},
 	{
-		name: "misspelt status key",
+		name:   "misspelt status key",
 		reason: "the misspelling is the one error: no follow-on that the step answers nothing",
 		text: `description: x
 poll:
