@@ -48,6 +48,9 @@ type Event struct {
 // Duration is a time.Duration that JSON encodes as a string such as "1.5s".
 type Duration time.Duration
 
+// String writes the duration as time.Duration does, such as "1.5s".
+func (d Duration) String() string { return time.Duration(d).String() }
+
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())

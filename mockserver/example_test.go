@@ -2,6 +2,7 @@ package mockserver_test
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -190,40 +191,68 @@ func ExampleWithLogger() {
 	// level=WARN msg=request method=GET path=/apis/text-to-sound/my-task status=503 task=my-task scenario=server-error step="poll 2"
 }
 
-// In a test, the mock starts in one line. This example is compiled but not
-// run, since an Example gets no *testing.T; TestNewTestServer_example runs
-// the same code.
+// In a test, the mock starts in one line. (An Example has no *testing.T,
+// so this one passes a stand-in; in a test, pass the test's t.)
 func ExampleNewTestServer() {
-	testMyClient := func(t *testing.T) {
-		ts := mockserver.NewTestServer(t) // on 127.0.0.1, strict, on a manual clock; closed when t ends
+	t := newExampleT()
+	defer t.finish()
 
-		// Point the client under test at ts.BaseURL() in place of
-		// https://client.camb.ai/apis. Here, a task the client polls:
-		task := ts.CreateTask(mockserver.NewTask{Scenario: "slow-success"})
-		fmt.Println(pollStatus(t, ts.Client(), ts.BaseURL(), task.ID())) // PENDING
-		ts.Advance(10 * time.Second)                                     // no sleeping
-		fmt.Println(pollStatus(t, ts.Client(), ts.BaseURL(), task.ID())) // SUCCESS
+	ts := mockserver.NewTestServer(t) // on 127.0.0.1, strict, on a manual clock; closed when t ends
 
-		info := ts.Task(task.ID()).Info() // what the mock answered
-		fmt.Println(info.Polls, info.Status)
-	}
-	_ = testMyClient
+	// Point the client under test at ts.BaseURL() in place of
+	// https://client.camb.ai/apis. Here, a task the client polls:
+	task := ts.CreateTask(mockserver.NewTask{Scenario: "slow-success"})
+	fmt.Println(pollStatus(t, ts.Client(), ts.BaseURL(), task.ID()))
+	ts.Advance(10 * time.Second) // no sleeping
+	fmt.Println(pollStatus(t, ts.Client(), ts.BaseURL(), task.ID()))
+
+	info := ts.Task(task.ID()).Info() // what the mock answered
+	fmt.Println(info.Polls, info.Status)
+	// Output:
+	// PENDING
+	// SUCCESS
+	// 2 SUCCESS
 }
 
 // For code that calls https://client.camb.ai/apis itself, Intercept serves
-// its *http.Client in process. Compiled but not run, like
-// ExampleNewTestServer; TestIntercept_example runs the same code.
+// its *http.Client in process, with no port.
 func ExampleIntercept() {
-	testMyClient := func(t *testing.T) {
-		client := &http.Client{} // the client the code under test uses
-		srv := mockserver.Intercept(t, client)
+	t := newExampleT() // in a test: the test's t
+	defer t.finish()
 
-		task, _ := srv.CreateTask(mockserver.NewTask{Scenario: "success"})
-		for range 3 {
-			fmt.Println(pollStatus(t, client, cambmock.LiveBaseURL, task.ID())) // PENDING, PENDING, SUCCESS
-		}
+	client := &http.Client{} // the client the code under test uses
+	srv := mockserver.Intercept(t, client)
+
+	task, _ := srv.CreateTask(mockserver.NewTask{Scenario: "success"})
+	for range 3 {
+		fmt.Println(pollStatus(t, client, cambmock.LiveBaseURL, task.ID()))
 	}
-	_ = testMyClient
+	// Output:
+	// PENDING
+	// PENDING
+	// SUCCESS
+}
+
+// exampleT stands in for the *testing.T an Example does not get: it runs
+// cleanups at finish and panics on a fatal error.
+type exampleT struct {
+	testing.TB
+	cleanups []func()
+}
+
+func newExampleT() *exampleT { return &exampleT{} }
+
+func (e *exampleT) Helper()                           {}
+func (e *exampleT) Cleanup(f func())                  { e.cleanups = append(e.cleanups, f) }
+func (e *exampleT) Output() io.Writer                 { return io.Discard }
+func (e *exampleT) Context() context.Context          { return context.Background() }
+func (e *exampleT) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
+func (e *exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+func (e *exampleT) finish() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
 }
 
 // pollStatus polls a task once and returns its status, failing the test
@@ -282,4 +311,28 @@ func TestIntercept_example(t *testing.T) {
 	if want := "PENDING PENDING SUCCESS"; strings.Join(got, " ") != want {
 		t.Errorf("statuses %q, want %s", got, want)
 	}
+}
+
+// Discipline judges how a client polled a task: here one that ignores
+// Retry-After and polls on after SUCCESS.
+func ExampleTask_Discipline() {
+	t := newExampleT() // in a test: the test's t
+	defer t.finish()
+	ts := mockserver.NewTestServer(t)
+
+	task := ts.CreateTask(mockserver.NewTask{Scenario: "rate-limited"})
+	for range 5 { // 429, 429, PENDING, SUCCESS, SUCCESS
+		pollStatus(t, ts.Client(), ts.BaseURL(), task.ID())
+		ts.Advance(500 * time.Millisecond)
+	}
+	d := task.Discipline(mockserver.Rules{})
+	fmt.Println(d.Polls, d.MedianInterval, d.Clean)
+	for _, v := range d.Violations {
+		fmt.Println(v)
+	}
+	// Output:
+	// 5 500ms false
+	// poll-interval: 4 poll(s) came less than 1s after the one before (fastest 500ms)
+	// retry-after: 2 poll(s) came before Retry-After allowed (the worst 500ms early)
+	// after-terminal: 1 poll(s) after the task reported SUCCESS
 }
