@@ -77,5 +77,18 @@ func listScenarios(args []string, stdout, stderr io.Writer, getenv func(string) 
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", it.Name, spec, it.Description)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	header := false
+	for _, it := range items {
+		for _, v := range it.Violations {
+			if !header {
+				fmt.Fprintln(stdout, "\nWhat the off-spec scenarios break:")
+				header = true
+			}
+			fmt.Fprintf(stdout, "  %s: %s\n", it.Name, v)
+		}
+	}
+	return nil
 }

@@ -54,12 +54,19 @@ func parseText(t *testing.T, out string) []listed {
 		t.Fatalf("header line %q mismatch (-want +got):\n%s", lines[0], diff)
 	}
 	var got []listed
-	for _, line := range lines[1:] {
+	rows, breaks, _ := strings.Cut(strings.Join(lines[1:], "\n"), "\n\nWhat the off-spec scenarios break:\n")
+	for _, line := range strings.Split(rows, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 3 || (f[1] != "on" && f[1] != "off") {
 			t.Fatalf("row %q is not NAME on|off DESCRIPTION", line)
 		}
 		got = append(got, listed{Name: f[0], OffSpec: f[1] == "off", Description: strings.Join(f[2:], " "), HasViolations: f[1] == "off"})
+	}
+	// After the table, each off-spec scenario says what it breaks.
+	for _, l := range got {
+		if l.OffSpec && !strings.Contains(breaks, "  "+l.Name+": ") {
+			t.Errorf("the list does not say what %s breaks", l.Name)
+		}
 	}
 	sortListed(got)
 	return got

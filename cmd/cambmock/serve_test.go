@@ -491,7 +491,7 @@ poll:
 `},
 			want: func(dir string) string {
 				return "loading scenarios:\n" + filepath.Join(dir, "typo.yaml") +
-					`:3:5: unknown key "latncy" in poll step 1; allowed: polls, for, forever, status, run_id, exception_reason, message, extra, error, fault, normal, latency`
+					`:3:5: unknown key "latncy" in poll step 1; allowed: polls, for, forever, status, run_id, exception_reason, message, extra, error, fault, latency`
 			},
 		},
 		{
