@@ -478,6 +478,7 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) {
 	}
 	t := s.tasks.run(runID)
 	if t == nil {
+		s.unknownRuns.Add(1)
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Run not found: no run with id %d on this server", runID))
 		return
 	}

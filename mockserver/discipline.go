@@ -50,6 +50,9 @@ const (
 	ViolationAfterUnknown  = "after-unknown"
 	ViolationMaxPolls      = "max-polls"
 	ViolationEarlyResult   = "early-result"
+	// ViolationUnknownRun is judged per matrix run, not per task: result
+	// requests for run ids the server never gave.
+	ViolationUnknownRun = "unknown-run"
 )
 
 // maxIntervals bounds how many poll intervals a task keeps for its median;

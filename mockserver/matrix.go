@@ -82,6 +82,11 @@ func (r *MatrixRun) Verdict() string {
 			}
 		}
 	}
+	for _, v := range r.Violations {
+		if strings.HasPrefix(v, ViolationUnknownRun+":") {
+			names = append(names, ViolationUnknownRun)
+		}
+	}
 	return strings.Join(names, ", ")
 }
 
@@ -186,6 +191,9 @@ func runOne(ctx context.Context, cfg MatrixConfig, name string, deadline time.Du
 		for _, v := range d.Violations {
 			run.Violations = append(run.Violations, "task "+shortID(t.ID())+": "+v)
 		}
+	}
+	if n := srv.UnknownRunRequests(); n > 0 {
+		run.Violations = append(run.Violations, fmt.Sprintf("%s: %d result request(s) for run ids the server never gave", ViolationUnknownRun, n))
 	}
 	if n := len(tasks); n > 0 {
 		if st := tasks[n-1].Info().Status; st != "" && st.Terminal() {

@@ -193,6 +193,27 @@ func TestMatrixBadClient(t *testing.T) {
 	}
 }
 
+// TestMatrixUnknownRun flags a client that asks for a run it was never given.
+func TestMatrixUnknownRun(t *testing.T) {
+	guesser := func(ctx context.Context, env mockserver.MatrixEnv) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", env.BaseURL+"/text-to-sound-result/4242", nil)
+		req.Header.Set("X-Api-Key", env.APIKey)
+		resp, err := (&http.Client{}).Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+	runs, err := mockserver.RunMatrix(t.Context(), matrixConfig("success"), guesser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runs[0].Verdict(); got != "unknown-run" {
+		t.Errorf("Verdict() = %q, want unknown-run (%v)", got, runs[0].Violations)
+	}
+}
+
 func TestMatrixConfigErrors(t *testing.T) {
 	_, err := mockserver.RunMatrix(t.Context(), mockserver.MatrixConfig{Scenarios: []string{"nope"}}, goodClient.run)
 	if err == nil || !strings.HasPrefix(err.Error(), `RunMatrix: unknown scenario "nope"; known scenarios: connection-reset,`) {

@@ -82,7 +82,9 @@ type Server struct {
 	journal *journal
 	nextRun atomic.Int64
 	notes   notifier
-	scale   float64 // real seconds per second of the clock: 1, or WithTimeScale's
+	// unknownRuns counts result requests for run ids the server never gave.
+	unknownRuns atomic.Int64
+	scale       float64 // real seconds per second of the clock: 1, or WithTimeScale's
 
 	mu      sync.Mutex // guards started
 	started time.Time  // when the state was last reset, by the clock
@@ -272,7 +274,30 @@ func (s *Server) routes() http.Handler {
 	admin.HandleFunc("/clock", s.adminAdvanceClock).Methods(http.MethodPost)
 	admin.HandleFunc("/requests", s.adminRequests).Methods(http.MethodGet)
 	s.router = r
-	return s.logRequests(r)
+	return s.logRequests(limitHeaders(r))
+}
+
+// MaxHeaderSize is the most bytes of request headers the server takes; a
+// request with more gets a 431. (An http.Server's own MaxHeaderBytes, the
+// bound beyond which it answers in plain text, should be larger.)
+const MaxHeaderSize = 64 << 10
+
+// limitHeaders answers 431 to a request whose headers are too large.
+func limitHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := 0
+		for k, vs := range r.Header {
+			for _, v := range vs {
+				n += len(k) + len(v) + 4
+			}
+		}
+		if n > MaxHeaderSize {
+			writeError(w, http.StatusRequestHeaderFieldsTooLarge,
+				fmt.Sprintf("Request headers too large: %d bytes; the limit is %d bytes", n, MaxHeaderSize))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the mock API, the admin API and the audio files.
@@ -321,11 +346,16 @@ func (s *Server) Scenarios() []*scenarios.Scenario {
 // create request names none.
 func (s *Server) DefaultScenario() string { return s.def.Name }
 
+// UnknownRunRequests returns how many result requests asked for a run id
+// the server never gave (since the last reset).
+func (s *Server) UnknownRunRequests() int { return int(s.unknownRuns.Load()) }
+
 // Reset forgets every task and run, restarts every create script and
 // empties the request journal. The clock is not moved.
 func (s *Server) Reset() {
 	s.tasks.reset()
 	s.journal.reset()
+	s.unknownRuns.Store(0)
 	for _, sc := range s.scenarios {
 		sc.mu.Lock()
 		sc.create = scenarios.Position{}

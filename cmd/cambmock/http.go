@@ -17,7 +17,7 @@ func runHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
+		MaxHeaderBytes:    1 << 20, // beyond mockserver.MaxHeaderSize, so the mock answers 431 in JSON
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
