@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -86,7 +85,8 @@ func (m *Monitor) Summary() Summary {
 	b, _ := json.Marshal(m.obs.drift)
 	var d Drift
 	json.Unmarshal(b, &d)
-	return Summary{Requests: m.requests, Responses: m.responses, Findings: slices.Clone(m.findings), Drift: d}
+	findings := append([]Finding{}, m.findings...) // [] rather than null in JSON
+	return Summary{Requests: m.requests, Responses: m.responses, Findings: findings, Drift: d}
 }
 
 // operation names the operation req (its URL path relative to the base
