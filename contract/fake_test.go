@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,12 +210,4 @@ func (f *fakeAPI) result(w http.ResponseWriter, r *http.Request, run string) {
 	default:
 		w.Write(fakeWAV(2))
 	}
-}
-
-// newFakeServer serves a fakeAPI on 127.0.0.1.
-func newFakeServer(defect, key string) (*httptest.Server, *fakeAPI) {
-	f := newFakeAPI(defect, key, "")
-	ts := httptest.NewServer(f)
-	f.fileURL = ts.URL
-	return ts, f
 }

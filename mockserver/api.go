@@ -263,7 +263,7 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 		}
 		if scripted && !st.Normal {
 			noteScenario(w, sc, "create", next.Step+1, st.Fault)
-			s.play(w, r, sc, st, nil)
+			s.play(w, r, st)
 			return
 		}
 	}
@@ -380,7 +380,7 @@ func (s *Server) pollTask(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, t, next.Step)
 		return
 	}
-	s.play(w, r, t.sc, st, t)
+	s.play(w, r, st)
 }
 
 // noteSuccess registers the run a SUCCESS reply names, so that its
@@ -424,7 +424,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, t *task, i int) {
 }
 
 // play answers with a step's error or fault.
-func (s *Server) play(w http.ResponseWriter, r *http.Request, sc *scenario, st scenarios.Step, t *task) {
+func (s *Server) play(w http.ResponseWriter, r *http.Request, st scenarios.Step) {
 	switch {
 	case st.Error != nil:
 		h := w.Header()
@@ -435,7 +435,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, sc *scenario, st s
 		w.WriteHeader(st.Error.Code)
 		io.WriteString(w, st.Error.Body)
 	case st.Fault != "":
-		s.fault(w, r, st.Fault, nil)
+		s.fault(w, r, st.Fault)
 	default:
 		writeError(w, http.StatusInternalServerError, "cambmock: step has nothing to answer")
 	}
@@ -532,7 +532,7 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) {
 				s.serveAudio(w, r, t, true)
 				return
 			}
-			s.play(w, r, t.sc, st, t)
+			s.play(w, r, st)
 			return
 		}
 	} else {
@@ -574,7 +574,7 @@ func (s *Server) serveAudio(w http.ResponseWriter, r *http.Request, t *task, tru
 	if truncate {
 		io.CopyN(w, f, f.Size()/2)
 		http.NewResponseController(w).Flush()
-		s.fault(w, r, scenarios.FaultTruncated, nil)
+		s.fault(w, r, scenarios.FaultTruncated)
 		return
 	}
 	io.Copy(w, f)

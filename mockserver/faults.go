@@ -34,7 +34,7 @@ func findFaulter(w http.ResponseWriter) faulter {
 const malformedBody = `{"status":"SUCCESS","run_id":12`
 
 // fault plays f on the connection of w.
-func (s *Server) fault(w http.ResponseWriter, r *http.Request, f scenarios.Fault, _ *task) {
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, f scenarios.Fault) {
 	if f == scenarios.FaultMalformedJSON {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")

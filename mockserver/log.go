@@ -79,10 +79,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 func (s *Server) finish(r *http.Request, e *exchange, dur time.Duration, aborted bool) {
-	code := e.code
-	if aborted && code == 0 {
-		code = 0 // the connection was dropped without an answer
-	}
+	code := e.code // 0 when the connection was dropped without an answer
 	s.journal.add(entry{
 		at:       time.Now(),
 		method:   r.Method,
@@ -98,7 +95,7 @@ func (s *Server) finish(r *http.Request, e *exchange, dur time.Duration, aborted
 		key:      r.Header.Get("X-Api-Key") != "",
 	})
 	level := slog.LevelInfo
-	if e.fault != "" || code >= 500 {
+	if e.fault != "" || code >= 500 || aborted {
 		level = slog.LevelWarn
 	}
 	ctx := context.Background()
