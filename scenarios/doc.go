@@ -50,7 +50,8 @@
 // task's polls, and its time runs from when the task was created. A result
 // script does the same for the task's result requests. A create script is
 // shared: it counts every create request of the whole server that chooses
-// the scenario, and its time runs from when the server started. When a
+// the scenario, and its time runs from when the server started or was last
+// reset. When a
 // create or result script runs out, its endpoint answers normally; a create
 // request that its script answers with an error or a fault creates no task.
 //
@@ -195,6 +196,6 @@
 // poll gets the 429. The second poll gets PENDING, and so does every poll in
 // the 5 seconds from the second, each after 100 to 300 milliseconds; every
 // poll after that gets SUCCESS with an allocated run_id and the extra field
-// progress. The first download of the
-// audio is cut off; the retry gets it whole.
+// progress. The first download of the audio is cut off; the retry gets it
+// whole.
 package scenarios
