@@ -16,6 +16,9 @@
 // the answers to requests that cost nothing (bogus ids, a missing key, an
 // invalid body). With [Target.AllowSpend] it creates one short sound task,
 // which costs credits on the live API.
+//
+// A [Monitor] makes the same checks of traffic it is shown but did not
+// make, as the checking proxy in package contract/proxy does.
 package contract
 
 import (

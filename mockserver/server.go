@@ -15,6 +15,15 @@
 // token in the prompt, else the server's default. The admin API under
 // /__admin/ lists scenarios, creates and inspects tasks, moves a manual
 // clock, resets state and shows the recent requests.
+//
+// The server also judges its clients. Each task keeps how it was polled,
+// and [Task.Discipline] judges that by [Rules]: polls too close together,
+// polls before Retry-After allowed, polls after a terminal or unknown
+// status, results asked for before SUCCESS. Tests wait for what a client
+// does with [Task.WaitForStatus], [Task.WaitForPolls],
+// [Task.WaitForResult] and [Server.WaitForTasks] instead of sleeping, and
+// [RunMatrix] runs a client once per scenario, each against a fresh server,
+// as cambmock matrix does for any program.
 package mockserver
 
 import (

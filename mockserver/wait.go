@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,7 @@ func (s *Server) until(ctx context.Context, cond func() bool) error {
 }
 
 // ErrClosed is returned by the WaitFor methods when the server is closed.
-var ErrClosed = fmt.Errorf("the mock server was closed")
+var ErrClosed = errors.New("the mock server was closed")
 
 // WaitForStatus waits until the task has been served status by a poll, or
 // ctx ends.
