@@ -269,8 +269,8 @@ func TestHelpListsFlags(t *testing.T) {
 	}
 }
 
-// builtinNames returns the names of the built-in scenarios, sorted.
-func builtinNames(t *testing.T) []string {
+// builtins returns the built-in scenarios, sorted by name.
+func builtins(t *testing.T) []*scenarios.Scenario {
 	t.Helper()
 	spec, err := cambmock.LoadSpec()
 	if err != nil {
@@ -280,8 +280,14 @@ func builtinNames(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return all
+}
+
+// builtinNames returns the names of the built-in scenarios, sorted.
+func builtinNames(t *testing.T) []string {
+	t.Helper()
 	var names []string
-	for _, sc := range all {
+	for _, sc := range builtins(t) {
 		names = append(names, sc.Name)
 	}
 	return names

@@ -8,9 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/cambmock/cambmock"
-	"github.com/cambmock/cambmock/scenarios"
 )
 
 // listed is what the tests compare of a listed scenario.
@@ -25,16 +22,8 @@ type listed struct {
 // extra, sorted by name.
 func wantListed(t *testing.T, extra ...listed) []listed {
 	t.Helper()
-	spec, err := cambmock.LoadSpec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := scenarios.Builtins(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []listed
-	for _, sc := range all {
+	for _, sc := range builtins(t) {
 		out = append(out, listed{Name: sc.Name, OffSpec: sc.OffSpec, Description: sc.Description, HasViolations: sc.OffSpec})
 	}
 	out = append(out, extra...)
