@@ -22,7 +22,7 @@ func mockTarget(ts *mockserver.TestServer, scenario string) contract.Target {
 	// the hang scenario's client gives up fast.
 	timeout := 5 * time.Second
 	if scenario == "hang" {
-		timeout = 200 * time.Millisecond
+		timeout = 800 * time.Millisecond
 	}
 	return contract.Target{
 		BaseURL:      ts.BaseURL(),

@@ -40,7 +40,7 @@ func (c matrixClient) run(ctx context.Context, env mockserver.MatrixEnv) error {
 		_, err := clock.Advance(d)
 		return err
 	}
-	hc := &http.Client{Timeout: 300 * time.Millisecond}
+	hc := &http.Client{Timeout: time.Second}
 	// call makes a request, retrying errors, 429 and 5xx.
 	call := func(method, path, body string) (int, []byte, error) {
 		for attempt := 0; ; attempt++ {

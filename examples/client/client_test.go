@@ -71,7 +71,7 @@ func TestResilienceMatrix(t *testing.T) {
 				c := &client.Client{
 					BaseURL: mock.BaseURL(),
 					APIKey:  "any",
-					HTTP:    &http.Client{Timeout: 500 * time.Millisecond},
+					HTTP:    &http.Client{Timeout: time.Second},
 					Sleep: func(ctx context.Context, d time.Duration) error {
 						if virtual += d; virtual > 10*time.Minute {
 							return errGaveUp
