@@ -262,7 +262,7 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if scripted && !st.Normal {
-			noteScenario(w, sc, "create", next.Step+1, st.Fault)
+			annotate(w, "", sc.Name, "create", next.Step+1, st.Fault)
 			s.play(w, r, st)
 			return
 		}
@@ -324,10 +324,6 @@ func (s *Server) newTask(sc *scenario, id, prompt string, length time.Duration, 
 	s.tasks.setRun(t.runID, t)
 	s.notes.notify()
 	return t, nil
-}
-
-func noteScenario(w http.ResponseWriter, sc *scenario, script string, step int, fault scenarios.Fault) {
-	note(w, &task{sc: sc}, script, step, fault)
 }
 
 // pollTask is the hot path: the status poll.

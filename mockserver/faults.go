@@ -15,20 +15,6 @@ type faulter interface {
 	playFault(f scenarios.Fault)
 }
 
-func findFaulter(w http.ResponseWriter) faulter {
-	for w != nil {
-		if f, ok := w.(faulter); ok {
-			return f
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return nil
-		}
-		w = u.Unwrap()
-	}
-	return nil
-}
-
 // malformedBody is the JSON a malformed-json fault serves: a status body
 // cut off in the middle.
 const malformedBody = `{"status":"SUCCESS","run_id":12`
@@ -52,7 +38,7 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, f scenarios.Fault
 		case <-timer.C:
 		}
 	}
-	if fw := findFaulter(w); fw != nil {
+	if fw, ok := underlying[faulter](w); ok {
 		fw.playFault(f)
 		return
 	}

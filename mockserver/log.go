@@ -46,17 +46,32 @@ func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 // note records which task, scenario and step answer the request, if w
 // comes from logRequests.
 func note(w http.ResponseWriter, t *task, script string, step int, fault scenarios.Fault) {
+	annotate(w, t.id, t.sc.Name, script, step, fault)
+}
+
+// annotate is note for an answer that belongs to no task yet (a scripted
+// create answer).
+func annotate(w http.ResponseWriter, task, scenario, script string, step int, fault scenarios.Fault) {
+	if e, ok := underlying[*exchange](w); ok {
+		e.task, e.scenario, e.script, e.step, e.fault = task, scenario, script, step, fault
+	}
+}
+
+// underlying returns the first writer of type T in w's chain of Unwrap
+// methods, w included.
+func underlying[T any](w http.ResponseWriter) (T, bool) {
 	for w != nil {
-		if e, ok := w.(*exchange); ok {
-			e.task, e.scenario, e.script, e.step, e.fault = t.id, t.sc.Name, script, step, fault
-			return
+		if t, ok := w.(T); ok {
+			return t, true
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
-			return
+			break
 		}
 		w = u.Unwrap()
 	}
+	var zero T
+	return zero, false
 }
 
 // logRequests logs a line per request and keeps the journal.

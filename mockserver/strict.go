@@ -77,7 +77,7 @@ func (w *strictWriter) finish() {
 	if w.through {
 		return
 	}
-	if e := findExchange(w.ResponseWriter); e != nil && e.fault != "" && e.fault != scenarios.FaultMalformedJSON {
+	if e, ok := underlying[*exchange](w.ResponseWriter); ok && e.fault != "" && e.fault != scenarios.FaultMalformedJSON {
 		return // the fault took the connection
 	}
 	if w.code == 0 && w.body.Len() == 0 {
@@ -106,8 +106,8 @@ func (w *strictWriter) send(body []byte) {
 // skip reports whether the response is exempt from validation: it belongs
 // to an off-spec scenario, or plays a fault.
 func (w *strictWriter) skip() bool {
-	e := findExchange(w.ResponseWriter)
-	if e == nil {
+	e, ok := underlying[*exchange](w.ResponseWriter)
+	if !ok {
 		return false
 	}
 	if e.fault != "" {
@@ -139,18 +139,4 @@ func (w *strictWriter) valid(body []byte) bool {
 	writeError(w.ResponseWriter, http.StatusInternalServerError,
 		"cambmock --strict: the mock's "+strconv.Itoa(w.code)+" answer violates openapi.yaml: "+detail)
 	return false
-}
-
-func findExchange(w http.ResponseWriter) *exchange {
-	for w != nil {
-		if e, ok := w.(*exchange); ok {
-			return e
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return nil
-		}
-		w = u.Unwrap()
-	}
-	return nil
 }
