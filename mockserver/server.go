@@ -314,9 +314,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// Close ends the requests that hang faults hold. The server keeps serving
-// other requests; a request that hangs after Close is answered at once.
-// Close is safe to call more than once.
+// Close ends the requests that hang faults or latencies hold, dropping
+// their connections, and wakes the WaitFor methods with [ErrClosed]. The
+// server keeps serving other requests; a hang fault after Close ends at
+// once. Close is safe to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
 }
