@@ -22,7 +22,8 @@ Serves a mock of camb.ai's text-to-sound API under /apis, playing scripted
 scenarios. Point a client's base URL at http://ADDR/apis. Each create request
 picks its scenario with the X-Cambmock-Scenario header, else a
 [scenario:NAME] token in the prompt, else --scenario. The admin API is under
-/__admin/ (scenarios, tasks, clock, reset, requests, health).
+/__admin/ (scenarios, tasks and how each was polled, long polls that wait
+for a task, clock, reset, requests, health).
 
 Every flag can also be set with the environment variable named after it.
 
