@@ -44,6 +44,8 @@ type Spec struct {
 	// to the API's base URL ("/text-to-sound/abc", not "/apis/text-to-sound/abc"),
 	// whatever its scheme and host. Callers strip the base path first.
 	Router routers.Router
+
+	family *family
 }
 
 // LoadSpec parses and validates the embedded openapi.yaml and builds its router.
@@ -72,7 +74,11 @@ func ParseSpec(data []byte) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml: building the router: %w", err)
 	}
-	return &Spec{Doc: doc, Router: router}, nil
+	fam, err := readFamily(doc)
+	if err != nil {
+		return nil, fmt.Errorf("openapi.yaml describes no polled-task family cambmock can serve:\n%w", err)
+	}
+	return &Spec{Doc: doc, Router: router, family: fam}, nil
 }
 
 // Options returns the openapi3filter options cambmock validates with: an

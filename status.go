@@ -24,25 +24,34 @@ const (
 // only in off-spec scenarios.
 const StatusFailed Status = "FAILED"
 
-// Statuses returns the statuses openapi.yaml declares, in its order.
+// Statuses returns the statuses the embedded openapi.yaml declares, in
+// its order.
+//
+// Deprecated: the statuses come from the spec in force; use [Spec.Statuses].
 func Statuses() []Status {
 	return []Status{StatusSuccess, StatusPending, StatusTimeout, StatusError, StatusPaymentRequired}
 }
 
-// Known reports whether openapi.yaml declares s.
+// Known reports whether the embedded openapi.yaml declares s.
+//
+// Deprecated: use [Spec.KnownStatus], which reads the spec in force.
 func (s Status) Known() bool { return slices.Contains(Statuses(), s) }
 
-// Terminal reports whether a task with status s is finished: every status
-// but PENDING is, including those openapi.yaml does not know, since a client
-// that keeps polling on an unknown status loops forever.
+// Terminal reports whether a task with status s is finished by the
+// embedded openapi.yaml: every status but PENDING is.
+//
+// Deprecated: use [Spec.Terminal], which reads x-in-progress-statuses of
+// the spec in force.
 func (s Status) Terminal() bool { return s != StatusPending }
 
 // ExceptionReason says why a task failed (TaskStatusResponse.exception_reason).
 // The API may send reasons openapi.yaml does not list.
 type ExceptionReason string
 
-// ExceptionReasons returns the reasons openapi.yaml lists (schema
-// ExceptionReason), in its order.
+// ExceptionReasons returns the reasons the embedded openapi.yaml lists
+// (schema ExceptionReason), in its order.
+//
+// Deprecated: use [Spec.ExceptionReasons].
 func ExceptionReasons() []ExceptionReason {
 	return []ExceptionReason{
 		"HARMFUL_CONTENT_DETECTED", "VOICE_CONVERSION_ERROR", "PROCESSING_ERROR",
@@ -56,7 +65,9 @@ func ExceptionReasons() []ExceptionReason {
 	}
 }
 
-// Known reports whether openapi.yaml lists r.
+// Known reports whether the embedded openapi.yaml lists r.
+//
+// Deprecated: use [Spec.KnownReason].
 func (r ExceptionReason) Known() bool { return slices.Contains(ExceptionReasons(), r) }
 
 // APIKey is a camb.ai API key. Its String and LogValue methods redact it,

@@ -11,13 +11,14 @@ import (
 
 	"github.com/cambmock/cambmock/contract"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 const testKey = "contract-test-key"
 
 // mockTarget is a Target for a test server playing scenario, on the
 // server's manual clock.
-func mockTarget(ts *mockserver.TestServer, scenario string) contract.Target {
+func mockTarget(ts *mockservertest.TestServer, scenario string) contract.Target {
 	// Long enough for any latency a scenario plays, short enough that
 	// the hang scenario's client gives up fast.
 	timeout := 5 * time.Second
@@ -55,14 +56,14 @@ func TestMockScenarios(t *testing.T) {
 		"drift-success-without-run-id": {contract.CheckSuccessRunID},
 		"drift-terminal-regress":       {contract.CheckTerminalIsFinal},
 	}
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	for _, sc := range ts.Server().Scenarios() {
 		if sc.OffSpec && want[sc.Name] == nil {
 			t.Errorf("off-spec scenario %q has no expected failing check in this test; add one", sc.Name)
 		}
 		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
-			ts := mockserver.NewTestServer(t, mockserver.WithAPIKeys(testKey), mockserver.WithHangLimit(5*time.Second))
+			ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(testKey), mockserver.WithHangLimit(5*time.Second))
 			r, err := contract.Verify(t.Context(), mockTarget(ts, sc.Name))
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +93,7 @@ func TestMockScenarios(t *testing.T) {
 
 // TestRun shows the subtest form against the default scenario.
 func TestRun(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithAPIKeys(testKey))
+	ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(testKey))
 	r := contract.Run(t, mockTarget(ts, "success"))
 	if r.Failed() {
 		t.Errorf("Run(success) failed: %v", r.FailedChecks())

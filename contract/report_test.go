@@ -11,11 +11,12 @@ import (
 
 	"github.com/cambmock/cambmock/contract"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 // TestReportFormats writes a report in each format and reads it back.
 func TestReportFormats(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithAPIKeys(testKey))
+	ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(testKey))
 	r, err := contract.Verify(t.Context(), mockTarget(ts, "drift-failed-status"))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -19,7 +20,7 @@ var testStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // admin sends an admin request and decodes its JSON answer into v,
 // failing the test unless the answer has status code.
-func admin(t *testing.T, ts *mockserver.TestServer, r req, code int, v any) answer {
+func admin(t *testing.T, ts *mockservertest.TestServer, r req, code int, v any) answer {
 	t.Helper()
 	a := mustSend(t, ts.Client(), ts.URL, r)
 	checkJSON(t, r.Method+" "+r.Path, a)
@@ -35,8 +36,8 @@ func admin(t *testing.T, ts *mockserver.TestServer, r req, code int, v any) answ
 }
 
 func TestAdminHealth(t *testing.T) {
-	manual := mockserver.NewTestServer(t)
-	real := mockserver.NewTestServer(t, mockserver.WithClock(scenarios.SystemClock()))
+	manual := mockservertest.NewTestServer(t)
+	real := mockservertest.NewTestServer(t, mockserver.WithClock(scenarios.SystemClock()))
 	n := len(manual.Server().Scenarios())
 
 	var got map[string]any
@@ -78,7 +79,7 @@ type adminScenario struct {
 }
 
 func TestAdminScenarios(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithDefaultScenario("stuck"))
+	ts := mockservertest.NewTestServer(t, mockserver.WithDefaultScenario("stuck"))
 	var got []adminScenario
 	admin(t, ts, req{Method: "GET", Path: "/__admin/scenarios"}, 200, &got)
 
@@ -106,7 +107,7 @@ func TestAdminScenarios(t *testing.T) {
 }
 
 func TestAdminTasks(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithoutBuiltins(),
+	ts := mockservertest.NewTestServer(t, mockserver.WithoutBuiltins(),
 		mockserver.WithScenarios(goScenario("alpha"), goScenario("beta")), mockserver.WithDefaultScenario("alpha"))
 	info := func(id, scenario string, run int64, length time.Duration, audio string) mockserver.TaskInfo {
 		return mockserver.TaskInfo{ID: id, Scenario: scenario, Created: testStart, RunID: run,
@@ -210,8 +211,8 @@ func TestAdminTasks(t *testing.T) {
 }
 
 func TestAdminClock(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
-	real := mockserver.NewTestServer(t, mockserver.WithClock(scenarios.SystemClock()))
+	ts := mockservertest.NewTestServer(t)
+	real := mockservertest.NewTestServer(t, mockserver.WithClock(scenarios.SystemClock()))
 	id := ts.CreateTask(mockserver.NewTask{Scenario: "slow-success"}).ID()
 	clock := func(at time.Time) map[string]string {
 		return map[string]string{"clock": "manual", "now": at.Format(time.RFC3339Nano)}
@@ -296,7 +297,7 @@ type journal struct {
 
 func TestAdminRequests(t *testing.T) {
 	const secret = "sk-DISTINCTIVE-0c9f4e1b7a"
-	ts := mockserver.NewTestServer(t, mockserver.WithAPIKeys(secret))
+	ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(secret))
 	withKey := map[string][]string{"X-Api-Key": {secret}}
 	a := mustSend(t, ts.Client(), ts.URL, req{Method: "POST", Path: "/apis/text-to-sound", Body: `{"prompt":"rain"}`, Header: withKey})
 	id := taskID(t, a)
@@ -357,7 +358,7 @@ func TestAdminRequests(t *testing.T) {
 }
 
 func TestAdminJournalSize(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithJournalSize(2))
+	ts := mockservertest.NewTestServer(t, mockserver.WithJournalSize(2))
 	for i := range 5 {
 		mustSend(t, ts.Client(), ts.URL, req{Method: "GET", Path: "/apis/text-to-sound/t" + strconv.Itoa(i)})
 	}

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 // TestAdversarial sends what a careless or hostile client might: each gets
 // a 4xx JSON answer, never a 5xx or a hang, and the server serves
 // correctly afterwards.
 func TestAdversarial(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	send := func(method, path, body string, header http.Header) (int, string, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
@@ -76,7 +77,7 @@ func manyHeaders(n int) http.Header {
 
 // TestThousandConcurrentPolls polls a thousand tasks at once.
 func TestThousandConcurrentPolls(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithStrict(false))
+	ts := mockservertest.NewTestServer(t, mockserver.WithStrict(false))
 	ids := make([]string, 1000)
 	for i := range ids {
 		ids[i] = ts.CreateTask(mockserver.NewTask{Scenario: "stuck"}).ID()
@@ -117,7 +118,7 @@ func TestThousandConcurrentPolls(t *testing.T) {
 // TestSlowClientsDoNotBlock holds connections that send half a request,
 // and checks others are still served at once.
 func TestSlowClientsDoNotBlock(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	for range 50 {
 		c, err := net.Dial("tcp", addr)

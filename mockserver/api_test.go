@@ -15,6 +15,7 @@ import (
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -54,11 +55,11 @@ func checkAnswer(t *testing.T, r req, a answer, want wantAnswer) {
 }
 
 func TestScenarioSelection(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithDefaultScenario("timeout"))
-	plain := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t, mockserver.WithDefaultScenario("timeout"))
+	plain := mockservertest.NewTestServer(t)
 	tests := []struct {
 		name   string
-		ts     *mockserver.TestServer
+		ts     *mockservertest.TestServer
 		header string // X-Cambmock-Scenario; empty: none
 		prompt string
 		want   string
@@ -88,16 +89,16 @@ func TestScenarioSelection(t *testing.T) {
 }
 
 func TestScenarioSelectionUnknown(t *testing.T) {
-	two := mockserver.NewTestServer(t, mockserver.WithoutBuiltins(),
+	two := mockservertest.NewTestServer(t, mockserver.WithoutBuiltins(),
 		mockserver.WithScenarios(goScenario("beta"), goScenario("alpha")), mockserver.WithDefaultScenario("alpha"))
-	builtins := mockserver.NewTestServer(t)
+	builtins := mockservertest.NewTestServer(t)
 	var names []string
 	for _, sc := range builtins.Server().Scenarios() {
 		names = append(names, sc.Name)
 	}
 	tests := []struct {
 		name   string
-		ts     *mockserver.TestServer
+		ts     *mockservertest.TestServer
 		header string
 		prompt string
 		want   wantAnswer
@@ -137,8 +138,8 @@ func TestScenarioSelectionUnknown(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	anyKey := mockserver.NewTestServer(t)
-	listed := mockserver.NewTestServer(t, mockserver.WithAPIKeys("key-one", "key-two"))
+	anyKey := mockservertest.NewTestServer(t)
+	listed := mockservertest.NewTestServer(t, mockserver.WithAPIKeys("key-one", "key-two"))
 	noKey := detail("Not authenticated: send your API key in the x-api-key header")
 	badKey := detail("Invalid API key")
 	endpoints := []req{
@@ -149,7 +150,7 @@ func TestAuth(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		ts   *mockserver.TestServer
+		ts   *mockservertest.TestServer
 		key  []string // nil: no header
 		want wantAnswer
 	}{
@@ -171,7 +172,7 @@ func TestAuth(t *testing.T) {
 
 	accepted := []struct {
 		name string
-		ts   *mockserver.TestServer
+		ts   *mockservertest.TestServer
 		key  string
 	}{
 		{name: "any key by default", ts: anyKey, key: "anything at all"},
@@ -203,7 +204,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestValidation(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	tests := []struct {
 		name   string
 		reason string
@@ -364,7 +365,7 @@ func TestValidation(t *testing.T) {
 }
 
 func TestMusicIsNotCapped(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithDefaultScenario("slow-success"))
+	ts := mockservertest.NewTestServer(t, mockserver.WithDefaultScenario("slow-success"))
 	r := req{Method: "POST", Path: "/apis/text-to-sound", Body: `{"prompt":"slow piano","duration":30,"audio_type":"music"}`}
 	id := taskID(t, mustSend(t, ts.Client(), ts.URL, r))
 	info := ts.Task(id).Info()
@@ -380,7 +381,7 @@ func TestMusicIsNotCapped(t *testing.T) {
 }
 
 func TestBodyTooLarge(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	big := `{"prompt":"` + strings.Repeat("a", mockserver.MaxBodySize) + `"}`
 	tests := []struct {
 		name   string
@@ -419,7 +420,7 @@ func TestBodyTooLarge(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	noRoute := func(method, path string) string {
 		return detail("no route for " + method + " " + path +
 			"; the API is under /apis (for example POST /apis/text-to-sound), the admin API under /__admin/; did you leave /apis out of the base URL?")
@@ -490,7 +491,7 @@ func TestRouting(t *testing.T) {
 // route and checks that each answer is JSON with a JSON Content-Type, but
 // the audio (audio/wav) and the HTML error pages scenarios serve.
 func TestAnswersAreJSON(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithAPIKeys(testKey))
+	ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(testKey))
 	c := noKeepAlive(t)
 	id := createTask(t, c, ts.URL, "success")
 	for range 3 {

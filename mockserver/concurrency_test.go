@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -40,7 +41,7 @@ func clockFree(sc *scenarios.Scenario, tc e2eCase) bool {
 // once while the clock moves: every task must see exactly its scenario's
 // sequence, and count exactly its own polls.
 func TestConcurrentTasks(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	var mix []*scenarios.Scenario
 	for _, sc := range ts.Server().Scenarios() {
 		if tc, ok := e2eCases[sc.Name]; ok && clockFree(sc, tc) {
@@ -147,7 +148,7 @@ func TestTestServersSideBySide(t *testing.T) {
 	for i := range 6 {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			t.Parallel()
-			ts := mockserver.NewTestServer(t, mockserver.WithDefaultScenario("slow-success"))
+			ts := mockservertest.NewTestServer(t, mockserver.WithDefaultScenario("slow-success"))
 			task := ts.CreateTask(mockserver.NewTask{ID: "the-same-id"}) // taken on no other server
 			if task.Info().RunID != 100001 {
 				t.Errorf("the first task's run id is %d, want 100001 on every server", task.Info().RunID)

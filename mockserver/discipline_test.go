@@ -15,16 +15,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 // poller polls one task of a test server, moving its manual clock.
 type poller struct {
 	t  *testing.T
-	ts *mockserver.TestServer
+	ts *mockservertest.TestServer
 	id string
 }
 
-func newPoller(t *testing.T, ts *mockserver.TestServer, scenario string) *poller {
+func newPoller(t *testing.T, ts *mockservertest.TestServer, scenario string) *poller {
 	t.Helper()
 	task := ts.CreateTask(mockserver.NewTask{Scenario: scenario})
 	return &poller{t: t, ts: ts, id: task.ID()}
@@ -73,7 +74,7 @@ func TestDiscipline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := mockserver.NewTestServer(t)
+			ts := mockservertest.NewTestServer(t)
 			p := newPoller(t, ts, tt.scenario)
 			p.poll()
 			for _, w := range tt.waits {
@@ -95,7 +96,7 @@ func TestDiscipline(t *testing.T) {
 }
 
 func TestDisciplineRetryAfterEarly(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	p := newPoller(t, ts, "rate-limited")
 	if code, ra := p.poll(); code != 429 || ra != "1" {
 		t.Fatalf("first poll: %d Retry-After %q; want 429 with 1", code, ra)
@@ -123,7 +124,7 @@ func TestDisciplineRetryAfterEarly(t *testing.T) {
 // TestDisciplineAfterDroppedAnswer lets a client retry at once after a
 // reset: Go's transport does so by itself on a reused connection.
 func TestDisciplineAfterDroppedAnswer(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	p := newPoller(t, ts, "connection-reset")
 	p.poll()
 	ts.Advance(2 * time.Second)
@@ -139,7 +140,7 @@ func TestDisciplineAfterDroppedAnswer(t *testing.T) {
 }
 
 func TestDisciplineEarlyResult(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	task := ts.CreateTask(mockserver.NewTask{Scenario: "slow-success"})
 	req, _ := http.NewRequest("GET", ts.BaseURL()+"/text-to-sound-result/"+strconv.FormatInt(task.Info().RunID, 10), nil)
 	req.Header.Set("X-Api-Key", "k")
@@ -158,7 +159,7 @@ func TestDisciplineEarlyResult(t *testing.T) {
 }
 
 func TestDisciplineAdmin(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	p := newPoller(t, ts, "success")
 	p.poll()
 	p.poll()
@@ -193,7 +194,7 @@ func TestDisciplineAdmin(t *testing.T) {
 }
 
 func TestWaitFor(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	p := newPoller(t, ts, "success")
 	task := ts.Task(p.id)
 	go func() {
@@ -234,7 +235,7 @@ func TestWaitFor(t *testing.T) {
 }
 
 func TestAdminWait(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	p := newPoller(t, ts, "success")
 	type answer struct {
 		code int

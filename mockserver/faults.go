@@ -6,14 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cambmock/cambmock/mockserver/internal/inproc"
 	"github.com/cambmock/cambmock/scenarios"
 )
-
-// faulter is a ResponseWriter with no socket beneath it (that of
-// [Intercept]), which plays faults its own way.
-type faulter interface {
-	playFault(f scenarios.Fault)
-}
 
 // malformedBody is the JSON a malformed-json fault serves: a status body
 // cut off in the middle.
@@ -38,8 +33,8 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, f scenarios.Fault
 		case <-timer.C:
 		}
 	}
-	if fw, ok := underlying[faulter](w); ok {
-		fw.playFault(f)
+	if fw, ok := underlying[inproc.Faulter](w); ok {
+		fw.PlayFault(f)
 		return
 	}
 	conn, _, err := http.NewResponseController(w).Hijack()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -18,7 +19,7 @@ var liveRoot = strings.TrimSuffix(cambmock.LiveBaseURL, "/apis")
 
 // intercepted returns the target of a server Intercept wires into client.
 func intercepted(t *testing.T, client *http.Client, opts ...mockserver.Option) target {
-	srv := mockserver.Intercept(t, client, opts...)
+	srv := mockservertest.Intercept(t, client, opts...)
 	clock, ok := srv.Clock().(*scenarios.ManualClock)
 	if !ok {
 		t.Fatalf("Intercept's server runs on a %T, want a *scenarios.ManualClock", srv.Clock())
@@ -36,7 +37,7 @@ func intercepted(t *testing.T, client *http.Client, opts ...mockserver.Option) t
 // on a port (TestScenarios), with every fault seen as the error a client
 // sees on a socket.
 func TestIntercept(t *testing.T) {
-	first := mockserver.NewTestServer(t)
+	first := mockservertest.NewTestServer(t)
 	spec := first.Server().Spec()
 	for _, name := range []string{
 		"success", "slow-success", "create-rate-limited", "rate-limited", "server-error", "error",

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 // TestLogLines checks the line the server logs for each request: its
@@ -18,7 +19,7 @@ import (
 func TestLogLines(t *testing.T) {
 	const secret = "sk-DISTINCTIVE-51ab0e"
 	var logged lockedBuffer
-	ts := mockserver.NewTestServer(t, mockserver.WithLogger(slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: dropTime}))))
+	ts := mockservertest.NewTestServer(t, mockserver.WithLogger(slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: dropTime}))))
 	c := noKeepAlive(t)
 	withKey := map[string][]string{"X-Api-Key": {secret}}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -104,7 +105,7 @@ func TestNewDefaults(t *testing.T) {
 // TestMaxTasks shows WithMaxTasks: a create request beyond the limit gets a
 // 503 and makes no task, until a reset frees the store.
 func TestMaxTasks(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithMaxTasks(2))
+	ts := mockservertest.NewTestServer(t, mockserver.WithMaxTasks(2))
 	create := req{Method: "POST", Path: "/apis/text-to-sound", Body: `{"prompt":"rain"}`}
 	full := wantAnswer{503, detail("too many tasks: the mock holds 2 tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)")}
 
@@ -136,7 +137,7 @@ func TestMaxTasks(t *testing.T) {
 // TestHangLimit shows WithHangLimit: a hang fault ends at its bound with
 // the connection closed, as an empty answer.
 func TestHangLimit(t *testing.T) {
-	ts := mockserver.NewTestServer(t, mockserver.WithHangLimit(50*time.Millisecond))
+	ts := mockservertest.NewTestServer(t, mockserver.WithHangLimit(50*time.Millisecond))
 	id := ts.CreateTask(mockserver.NewTask{Scenario: "hang"}).ID()
 	start := time.Now()
 	s, err := pollTask(t.Context(), noKeepAlive(t), ts.URL, id, 10*time.Second)
@@ -151,7 +152,7 @@ func TestHangLimit(t *testing.T) {
 // TestCloseEndsHangs shows that closing a server ends the requests hang
 // faults hold.
 func TestCloseEndsHangs(t *testing.T) {
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	id := ts.CreateTask(mockserver.NewTask{Scenario: "hang"}).ID()
 	c := noKeepAlive(t)
 	done := make(chan seen, 1)

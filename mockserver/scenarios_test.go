@@ -13,6 +13,7 @@ import (
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -210,7 +211,7 @@ type target struct {
 
 // onPort returns the target of a test server, with a client that opens a
 // connection per request.
-func onPort(t *testing.T, ts *mockserver.TestServer) target {
+func onPort(t *testing.T, ts *mockservertest.TestServer) target {
 	return target{root: ts.URL, client: noKeepAlive(t), srv: ts.Server(), advance: ts.Advance}
 }
 
@@ -220,7 +221,7 @@ func onPort(t *testing.T, ts *mockserver.TestServer) target {
 // RAW_BYTES, by FILE_URL and by the bulk endpoint.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
-	first := mockserver.NewTestServer(t)
+	first := mockservertest.NewTestServer(t)
 	spec, builtins := first.Server().Spec(), first.Server().Scenarios()
 	names := map[string]bool{}
 	for _, sc := range builtins {
@@ -243,7 +244,7 @@ func TestScenarios(t *testing.T) {
 			if hasLatency(sc.Poll) {
 				t.Parallel() // they wait for real
 			}
-			playCase(t, onPort(t, mockserver.NewTestServer(t, mockserver.WithSpec(spec))), sc, tc)
+			playCase(t, onPort(t, mockservertest.NewTestServer(t, mockserver.WithSpec(spec))), sc, tc)
 		})
 	}
 }
@@ -448,7 +449,7 @@ func TestLatencyBuiltInGo(t *testing.T) {
 		},
 		Result: scenarios.Script{{Polls: 1, Normal: true, Latency: scenarios.Latency{Min: wait}}},
 	}
-	ts := mockserver.NewTestServer(t, mockserver.WithScenarios(sc), mockserver.WithDefaultScenario(sc.Name))
+	ts := mockservertest.NewTestServer(t, mockserver.WithScenarios(sc), mockserver.WithDefaultScenario(sc.Name))
 	var id string
 	timed := func(name string, do func()) {
 		start := time.Now()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -41,7 +42,7 @@ func withoutLatency(sc *scenarios.Scenario) *scenarios.Scenario {
 // server must log no violation.
 func TestStrictOnSpecScenarios(t *testing.T) {
 	var onSpec []*scenarios.Scenario
-	for _, sc := range mockserver.NewTestServer(t).Server().Scenarios() {
+	for _, sc := range mockservertest.NewTestServer(t).Server().Scenarios() {
 		if !sc.OffSpec {
 			onSpec = append(onSpec, withoutLatency(sc))
 		}
@@ -50,7 +51,7 @@ func TestStrictOnSpecScenarios(t *testing.T) {
 		t.Fatalf("only %d on-spec built-in scenarios; the test would prove little", len(onSpec))
 	}
 	var logged lockedBuffer
-	ts := mockserver.NewTestServer(t, mockserver.WithoutBuiltins(), mockserver.WithScenarios(onSpec...),
+	ts := mockservertest.NewTestServer(t, mockserver.WithoutBuiltins(), mockserver.WithScenarios(onSpec...),
 		mockserver.WithLogger(slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelError}))))
 	c := noKeepAlive(t)
 	answers := 0
@@ -216,7 +217,7 @@ func TestStrictCatchesViolations(t *testing.T) {
 	tests := []struct {
 		name       string
 		spec       func(t *testing.T) *cambmock.Spec
-		req        func(t *testing.T, ts *mockserver.TestServer) req
+		req        func(t *testing.T, ts *mockservertest.TestServer) req
 		wantCode   int    // what a server that is not strict answers
 		wantDetail string // the strict 500's detail
 		wantLog    string // the violation its log line names
@@ -226,7 +227,7 @@ func TestStrictCatchesViolations(t *testing.T) {
 			spec: func(t *testing.T) *cambmock.Spec {
 				return edit(t, "        '404':\n          $ref: '#/components/responses/NotFound'\n", "", 2)
 			},
-			req: func(*testing.T, *mockserver.TestServer) req {
+			req: func(*testing.T, *mockservertest.TestServer) req {
 				return req{Method: "GET", Path: "/apis/text-to-sound/no-such-task"}
 			},
 			wantCode:   404,
@@ -236,7 +237,7 @@ func TestStrictCatchesViolations(t *testing.T) {
 		{
 			name: "audio type not declared",
 			spec: func(t *testing.T) *cambmock.Spec { return edit(t, "audio/wav:", "audio/mpeg:", 1) },
-			req: func(t *testing.T, ts *mockserver.TestServer) req {
+			req: func(t *testing.T, ts *mockservertest.TestServer) req {
 				task := ts.CreateTask(mockserver.NewTask{Scenario: "done"})
 				if s, err := pollTask(t.Context(), ts.Client(), ts.URL, task.ID(), 10*time.Second); err != nil || s.Status != "SUCCESS" {
 					t.Fatalf("poll: %+v, %v; want SUCCESS", s, err)
@@ -255,7 +256,7 @@ func TestStrictCatchesViolations(t *testing.T) {
 			spec := tc.spec(t)
 			for _, strict := range []bool{false, true} {
 				var logged lockedBuffer
-				ts := mockserver.NewTestServer(t, mockserver.WithSpec(spec), mockserver.WithoutBuiltins(),
+				ts := mockservertest.NewTestServer(t, mockserver.WithSpec(spec), mockserver.WithoutBuiltins(),
 					mockserver.WithScenarios(done), mockserver.WithDefaultScenario("done"), mockserver.WithStrict(strict),
 					mockserver.WithLogger(slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{
 						Level:       slog.LevelError,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cambmock/cambmock/contract"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -147,7 +148,7 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ts := mockserver.NewTestServer(t, mockserver.WithAPIKeys(key), mockserver.WithClock(scenarios.SystemClock()))
+			ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(key), mockserver.WithClock(scenarios.SystemClock()))
 			dir := t.TempDir()
 			var args []string
 			for _, a := range tt.args {

@@ -19,6 +19,7 @@ import (
 	"github.com/cambmock/cambmock/contract"
 	"github.com/cambmock/cambmock/contract/proxy"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -106,9 +107,9 @@ func (c *client) flow(scenario string, advance func()) []string {
 }
 
 // setup starts a mock upstream and a proxy in front of it.
-func setup(t *testing.T, opts ...proxy.Option) (*mockserver.TestServer, *proxy.Proxy, *client) {
+func setup(t *testing.T, opts ...proxy.Option) (*mockservertest.TestServer, *proxy.Proxy, *client) {
 	t.Helper()
-	up := mockserver.NewTestServer(t)
+	up := mockservertest.NewTestServer(t)
 	p, err := proxy.New(up.BaseURL(), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +229,7 @@ func TestUpstreamFailures(t *testing.T) {
 	}
 
 	// A hanging upstream: 504 after the timeout, not a hang.
-	up := mockserver.NewTestServer(t, mockserver.WithDefaultScenario("hang"))
+	up := mockservertest.NewTestServer(t, mockserver.WithDefaultScenario("hang"))
 	p, _ = proxy.New(up.BaseURL(), proxy.WithTimeout(time.Second))
 	ps2 := httptest.NewServer(p)
 	defer ps2.Close()
@@ -254,7 +255,7 @@ func TestRecordReplay(t *testing.T) {
 	for _, name := range []string{"maintenance", "rate-limited", "slow-success", "drift-failed-status", "error"} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			up := mockserver.NewTestServer(t)
+			up := mockservertest.NewTestServer(t)
 			rec, err := proxy.NewRecorder(proxy.RecorderConfig{Dir: dir, Source: "test", KeepAudio: true, Now: up.Clock().Now})
 			if err != nil {
 				t.Fatal(err)
@@ -278,7 +279,7 @@ func TestRecordReplay(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the recorded file does not load: %v\n%s", err, data)
 			}
-			replay := mockserver.NewTestServer(t, mockserver.WithScenarios(loaded...))
+			replay := mockservertest.NewTestServer(t, mockserver.WithScenarios(loaded...))
 			rc := &client{t: t, base: replay.BaseURL(), http: replay.Client()}
 			replayed := rc.flow(loaded[0].Name, func() { replay.Advance(1500 * time.Millisecond) })
 			if diff := cmp.Diff(recorded, replayed); diff != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cambmock/cambmock/examples/client"
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 var errGaveUp = errors.New("gave up: 10 minutes of polling")
@@ -54,7 +55,7 @@ func TestResilienceMatrix(t *testing.T) {
 		"drift-success-without-run-id": "stopped: no run id",
 		"drift-undeclared-status":      "stopped: HTTP 409",
 	}
-	ts := mockserver.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t)
 	type row struct {
 		scenario, got string
 		polls         int
@@ -66,7 +67,7 @@ func TestResilienceMatrix(t *testing.T) {
 		for _, sc := range ts.Server().Scenarios() {
 			t.Run(sc.Name, func(t *testing.T) {
 				t.Parallel()
-				mock := mockserver.NewTestServer(t, mockserver.WithDefaultScenario(sc.Name), mockserver.WithHangLimit(5*time.Second))
+				mock := mockservertest.NewTestServer(t, mockserver.WithDefaultScenario(sc.Name), mockserver.WithHangLimit(5*time.Second))
 				var virtual time.Duration
 				c := &client.Client{
 					BaseURL: mock.BaseURL(),
