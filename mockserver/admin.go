@@ -223,8 +223,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) b
 }
 
 func (s *Server) adminHealth(w http.ResponseWriter, r *http.Request) {
+	auth := "any-key"
+	if s.keys != nil {
+		auth = "keys"
+	}
 	writeValue(w, http.StatusOK, map[string]any{
 		"status":    "ok",
+		"service":   "cambmock",
+		"auth":      auth, // any-key: every non-empty key is accepted; keys: only those given
 		"scenarios": len(s.names),
 		"tasks":     s.tasks.count.Load(),
 		"clock":     s.clockKind(),
