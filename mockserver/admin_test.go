@@ -42,7 +42,7 @@ func TestAdminHealth(t *testing.T) {
 
 	var got map[string]any
 	admin(t, manual, req{Method: "GET", Path: "/__admin/health"}, 200, &got)
-	want := map[string]any{"status": "ok", "scenarios": float64(n), "tasks": float64(0), "clock": "manual", "now": "2026-01-01T00:00:00Z"}
+	want := map[string]any{"status": "ok", "service": "cambmock", "auth": "any-key", "scenarios": float64(n), "tasks": float64(0), "clock": "manual", "now": "2026-01-01T00:00:00Z"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GET /__admin/health mismatch (-want +got):\n%s", diff)
 	}
