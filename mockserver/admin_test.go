@@ -63,7 +63,7 @@ func TestAdminHealth(t *testing.T) {
 		t.Errorf("GET /__admin/health on the real clock: now %v (%v), want about %v", got["now"], err, before)
 	}
 	delete(got, "now")
-	want = map[string]any{"status": "ok", "scenarios": float64(n), "tasks": float64(0), "clock": "real"}
+	want = map[string]any{"status": "ok", "service": "cambmock", "auth": "any-key", "scenarios": float64(n), "tasks": float64(0), "clock": "real"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GET /__admin/health on the real clock mismatch (-want +got):\n%s", diff)
 	}
