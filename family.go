@@ -52,6 +52,9 @@ type Operation struct {
 	// which query parameters select the JSON answer; nil means the
 	// operation has one way to answer.
 	JSONWhen map[string]string
+	// AlsoKinds names, for a result or bulk operation, the other kinds whose
+	// runs it serves too (as /tts-result serves translated-tts runs).
+	AlsoKinds []string
 }
 
 // URL returns the operation's path relative to the base path with its
@@ -190,6 +193,7 @@ type extension struct {
 	Role        Role              `json:"role"`
 	AudioLength *AudioLength      `json:"audio-length"`
 	JSONWhen    map[string]string `json:"json-when"`
+	AlsoKinds   []string          `json:"also-kinds"`
 }
 
 // readFamily reads the family from doc's extensions, reporting every
@@ -297,7 +301,7 @@ func readFamily(doc *openapi3.T) (*family, error) {
 				continue
 			}
 			o := &Operation{ID: op.OperationID, Kind: ext.Kind, Role: ext.Role, Method: method, Path: path, Op: op,
-				AudioLength: ext.AudioLength, JSONWhen: ext.JSONWhen}
+				AudioLength: ext.AudioLength, JSONWhen: ext.JSONWhen, AlsoKinds: ext.AlsoKinds}
 			params := pathParams(path)
 			switch {
 			case len(params) > 1:
@@ -311,6 +315,9 @@ func readFamily(doc *openapi3.T) (*family, error) {
 			}
 			if ext.JSONWhen != nil && ext.Role != RoleResult {
 				bad("%s: x-cambmock json-when goes on a result operation, not a %s one", where, ext.Role)
+			}
+			if ext.AlsoKinds != nil && ext.Role != RoleResult && ext.Role != RoleBulk {
+				bad("%s: x-cambmock also-kinds goes on a result or bulk operation, not a %s one", where, ext.Role)
 			}
 			switch ext.Role {
 			case RoleStatus, RoleResult:
@@ -362,6 +369,13 @@ func readFamily(doc *openapi3.T) (*family, error) {
 		if statusSchema == nil {
 			statusSchema = s
 			f.fields = sortedKeys(s.Properties)
+		}
+	}
+	for _, op := range f.byID {
+		for _, other := range op.AlsoKinds {
+			if f.byName[other] == nil {
+				bad("%s: x-cambmock also-kinds names %q, which no operation's x-cambmock kind is", op.ID, other)
+			}
 		}
 	}
 	if name, ok := doc.Extensions["x-cambmock-default-kind"].(string); ok {
