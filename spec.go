@@ -46,6 +46,7 @@ type Spec struct {
 	Router routers.Router
 
 	family *family
+	source []byte
 }
 
 // LoadSpec parses and validates the embedded openapi.yaml and builds its router.
@@ -78,8 +79,11 @@ func ParseSpec(data []byte) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml describes no polled-task family cambmock can serve:\n%w", err)
 	}
-	return &Spec{Doc: doc, Router: router, family: fam}, nil
+	return &Spec{Doc: doc, Router: router, family: fam, source: bytes.Clone(data)}, nil
 }
+
+// Source returns a copy of the document the Spec was parsed from.
+func (s *Spec) Source() []byte { return bytes.Clone(s.source) }
 
 // Options returns the openapi3filter options cambmock validates with: an
 // undeclared response status is a violation, every schema problem is

@@ -1,11 +1,12 @@
 package mockserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,201 +14,25 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/mockserver/adminguard"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
-// TaskInfo is a snapshot of a task, as [Task.Info] and the admin API
-// (GET /__admin/tasks/{id}) give it.
-type TaskInfo struct {
-	ID        string          `json:"task_id"`
-	Scenario  string          `json:"scenario"`
-	Created   time.Time       `json:"created_at"`            // by the server's clock
-	Elapsed   Duration        `json:"elapsed"`               // since creation, by the server's clock
-	RunID     int64           `json:"run_id"`                // the run its SUCCESS names
-	Length    Duration        `json:"audio_length"`          // of its audio
-	AudioType string          `json:"audio_type"`            // sound or music
-	Polls     int             `json:"polls"`                 // status polls answered
-	Results   int             `json:"results"`               // result requests answered
-	Step      int             `json:"poll_step"`             // the poll step that answered last, 1-based; 0 before the first poll
-	Steps     int             `json:"poll_steps"`            // how many steps the poll script has
-	Status    cambmock.Status `json:"last_status,omitempty"` // the last status served
-	History   []Event         `json:"history"`               // the last answers, oldest first
-	Dropped   int             `json:"history_dropped"`       // answers that fell out of History
-}
-
-// Event is one answer in a task's history.
-type Event struct {
-	At       Duration        `json:"at"`       // since the task was created
-	Endpoint string          `json:"endpoint"` // poll, result or file
-	Step     int             `json:"step"`     // the script step that answered, 1-based; 0 for a normal answer
-	Code     int             `json:"code"`     // HTTP status; 0 for a fault
-	Status   cambmock.Status `json:"status,omitempty"`
-	Fault    scenarios.Fault `json:"fault,omitempty"`
-}
-
-// Duration is a time.Duration that JSON encodes as a string such as "1.5s".
-type Duration time.Duration
-
-// String writes the duration as time.Duration does, such as "1.5s".
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON reads a string such as "30s".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration must be a string such as \"30s\" or \"1m30s\", not %s", b)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration; write it as \"30s\", \"500ms\" or \"1m30s\"", s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-func (s *Server) info(t *task) TaskInfo {
-	now := s.clock.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ti := TaskInfo{
-		ID:        t.id,
-		Scenario:  t.sc.Name,
-		Created:   t.created,
-		Elapsed:   Duration(now.Sub(t.created)),
-		RunID:     t.runID,
-		Length:    Duration(t.length),
-		AudioType: t.audioType,
-		Polls:     int(t.polls),
-		Results:   int(t.results),
-		Steps:     len(t.sc.Poll),
-		Status:    t.last,
-		Dropped:   int(t.dropped),
-		History:   []Event{},
-	}
-	if t.polls > 0 {
-		ti.Step = t.poll.Step + 1
-	}
-	for _, e := range t.events() {
-		ev := Event{At: Duration(e.at), Step: int(e.step), Code: int(e.code), Fault: faultNames[e.fault]}
-		switch e.kind {
-		case kindPoll:
-			ev.Endpoint = "poll"
-		case kindResult:
-			ev.Endpoint = "result"
-		case kindFile:
-			ev.Endpoint = "file"
-		}
-		if e.status > 0 && int(e.status) < len(statusNames) {
-			ev.Status = statusNames[e.status]
-		}
-		ti.History = append(ti.History, ev)
-	}
-	return ti
-}
-
-// A Task is a handle on one task of a [Server].
-type Task struct {
-	s *Server
-	t *task
-}
-
-// Task returns a handle on the task with the given id; the error wraps
-// [ErrNoTask] if there is none.
-func (s *Server) Task(id string) (*Task, error) {
-	t := s.tasks.get(id)
-	if t == nil {
-		return nil, fmt.Errorf("task %q: %w", id, ErrNoTask)
-	}
-	return &Task{s: s, t: t}, nil
-}
-
-// Tasks returns a handle on every task, oldest first.
-func (s *Server) Tasks() []*Task {
-	all := s.tasks.all()
-	slices.SortFunc(all, func(a, b *task) int {
-		if c := a.created.Compare(b.created); c != 0 {
-			return c
-		}
-		return int(a.runID - b.runID)
-	})
-	out := make([]*Task, len(all))
-	for i, t := range all {
-		out[i] = &Task{s: s, t: t}
-	}
-	return out
-}
-
-// ID returns the task's id.
-func (t *Task) ID() string { return t.t.id }
-
-// Info returns a snapshot of the task.
-func (t *Task) Info() TaskInfo { return t.s.info(t.t) }
-
-// NewTask is a task to create with [Server.CreateTask]: the admin API's
-// POST /__admin/tasks body.
-type NewTask struct {
-	Scenario  string   `json:"scenario"`             // empty: the server's default
-	ID        string   `json:"task_id,omitempty"`    // empty: a random id
-	Prompt    string   `json:"prompt,omitempty"`     // picks the audio; empty is allowed
-	Duration  Duration `json:"duration,omitempty"`   // of the audio; zero: 8s (music: always 30s)
-	AudioType string   `json:"audio_type,omitempty"` // sound (the default) or music
-}
-
-// CreateTask creates a task directly, as if a create request had, but
-// without playing the scenario's create script; it is how a test makes a
-// task for a client that only polls. A chosen id that is taken is an error
-// wrapping [ErrTaskExists]; an unknown scenario, [ErrUnknownScenario].
-func (s *Server) CreateTask(nt NewTask) (*Task, error) {
-	name := nt.Scenario
-	if name == "" {
-		name = s.def.Name
-	}
-	sc, err := s.lookupScenario(name)
-	if err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(nt.ID, "/?#%") || strings.TrimSpace(nt.ID) != nt.ID || len(nt.ID) > 256 {
-		return nil, fmt.Errorf("task id %q cannot be used in a URL path; use letters, digits, dashes and underscores, at most 256 characters", nt.ID)
-	}
-	audioType := nt.AudioType
-	switch audioType {
-	case "":
-		audioType = "sound"
-	case "sound", "music":
-	default:
-		return nil, fmt.Errorf("audio_type %q is not one of sound, music", nt.AudioType)
-	}
-	length := time.Duration(nt.Duration)
-	switch {
-	case length < 0:
-		return nil, fmt.Errorf("duration %v is below zero; give a length such as \"5s\"", length)
-	case length == 0:
-		length = DefaultDuration
-	}
-	if audioType == "music" {
-		length = MusicLength
-	}
-	if length > time.Hour {
-		return nil, fmt.Errorf("duration %v is over an hour; give at most \"1h\"", length)
-	}
-	t, err := s.newTask(sc, nt.ID, nt.Prompt, length, audioType)
-	if err != nil {
-		return nil, err
-	}
-	return &Task{s: s, t: t}, nil
+// guard protects the admin API: see [WithAdminToken] and package adminguard.
+func (s *Server) guard(next http.Handler) http.Handler {
+	g := adminguard.Guard{Token: s.cfg.adminToken, Open: []string{"/__admin/health"}}
+	return g.Wrap(next)
 }
 
 // decodeJSON reads a JSON admin request body strictly into v, answering
-// 400 if it is not what is expected.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) bool {
-	body, ok := readBody(w, r)
+// 400 if it is not what is expected. An empty body leaves v as it is.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any, example string) bool {
+	body, ok := s.readBody(exchangeOf(w), r)
 	if !ok {
 		return false
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return true
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -227,12 +52,17 @@ func (s *Server) adminHealth(w http.ResponseWriter, r *http.Request) {
 	if s.keys != nil {
 		auth = "keys"
 	}
+	n, err := s.store.count(r.Context())
+	if err != nil {
+		writeValue(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "service": "cambmock", "detail": err.Error()})
+		return
+	}
 	writeValue(w, http.StatusOK, map[string]any{
 		"status":    "ok",
 		"service":   "cambmock",
 		"auth":      auth, // any-key: every non-empty key is accepted; keys: only those given
 		"scenarios": len(s.names),
-		"tasks":     s.tasks.count.Load(),
+		"tasks":     n,
 		"clock":     s.clockKind(),
 		"now":       s.clock.Now(),
 	})
@@ -243,6 +73,14 @@ func (s *Server) clockKind() string {
 		return "manual"
 	}
 	return "real"
+}
+
+func (s *Server) adminSpec(w http.ResponseWriter, r *http.Request) {
+	b := s.spec.Source()
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 // scenarioInfo is how the admin API lists a scenario.
@@ -268,18 +106,36 @@ func (s *Server) adminScenarios(w http.ResponseWriter, r *http.Request) {
 	writeValue(w, http.StatusOK, out)
 }
 
+// kindInfo is how the admin API lists a kind of task.
+type kindInfo struct {
+	Name       string            `json:"name"`
+	Default    bool              `json:"default"`
+	Operations map[string]string `json:"operations"` // role -> "METHOD /path"
+}
+
+func (s *Server) adminKinds(w http.ResponseWriter, r *http.Request) {
+	out := make([]kindInfo, 0, len(s.kinds))
+	def := s.spec.DefaultKind()
+	for _, k := range s.kinds {
+		ki := kindInfo{Name: k.Name, Default: def != nil && def.Name == k.Name, Operations: map[string]string{}}
+		for _, op := range k.Operations() {
+			ki.Operations[string(op.Role)] = op.Method + " " + s.base + op.Path
+		}
+		out = append(out, ki)
+	}
+	writeValue(w, http.StatusOK, out)
+}
+
 func (s *Server) adminCreateTask(w http.ResponseWriter, r *http.Request) {
 	var nt NewTask
-	if !decodeJSON(w, r, &nt, `{"scenario": "success", "task_id": "my-task"}`) {
+	if !s.decodeJSON(w, r, &nt, `{"scenario": "success", "task_id": "my-task"}`) {
 		return
 	}
-	t, err := s.CreateTask(nt)
+	t, err := s.createTask(r.Context(), nt)
 	switch {
 	case errors.Is(err, ErrTaskExists):
 		writeError(w, http.StatusConflict, err.Error()+"; choose another id, or reset the server (POST /__admin/reset)")
-	case errors.Is(err, ErrUnknownScenario):
-		writeError(w, http.StatusBadRequest, err.Error())
-	case errors.Is(err, ErrFull):
+	case errors.Is(err, ErrFull), errors.Is(err, errStoreDown):
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -288,28 +144,85 @@ func (s *Server) adminCreateTask(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) adminListTasks(w http.ResponseWriter, r *http.Request) {
-	all := s.tasks.all()
-	out := make([]TaskInfo, 0, len(all))
-	for _, t := range all {
-		out = append(out, s.info(t))
-	}
-	slices.SortFunc(out, func(a, b TaskInfo) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
+// maxListed bounds how many tasks one admin answer lists.
+const maxListed = 1000
+
+// listQuery reads the paging and filters of the admin API's task lists:
+// limit (default def, at most 1000), offset, status, scenario and kind.
+func (s *Server) listQuery(q url.Values, def int) (taskQuery, error) {
+	tq := taskQuery{limit: def, status: q.Get("status"), scenario: q.Get("scenario"), kind: q.Get("kind")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListed {
+			return tq, fmt.Errorf("limit %q is not a whole number from 1 to %d", v, maxListed)
 		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	const limit = 1000
-	if len(out) > limit {
-		out = out[len(out)-limit:]
+		tq.limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return tq, fmt.Errorf("offset %q is not a whole number of 0 or more", v)
+		}
+		tq.offset = n
+	}
+	if tq.status != "" && !s.statuses.has(cambmock.Status(tq.status)) {
+		return tq, fmt.Errorf("status %q is served by no scenario of this server; the statuses are %s", tq.status, s.statuses.list())
+	}
+	if tq.scenario != "" {
+		if _, err := s.lookupScenario(tq.scenario); err != nil {
+			return tq, err
+		}
+	}
+	if tq.kind != "" {
+		if _, err := s.kindByName(tq.kind); err != nil {
+			return tq, err
+		}
+	}
+	if v := q.Get("history"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return tq, fmt.Errorf("history %q is not true or false", v)
+		}
+		tq.history = b
+	}
+	return tq, nil
+}
+
+// taskList is a page of tasks, newest first.
+type taskList struct {
+	Total  int        `json:"total"` // tasks the filters select
+	Offset int        `json:"offset"`
+	Tasks  []TaskInfo `json:"tasks"`
+}
+
+func (s *Server) list(ctx context.Context, q taskQuery) (taskList, error) {
+	all, total, err := s.store.tasks(ctx, q)
+	if err != nil {
+		return taskList{}, err
+	}
+	out := taskList{Total: total, Offset: q.offset, Tasks: make([]TaskInfo, 0, len(all))}
+	for _, sn := range all {
+		out.Tasks = append(out.Tasks, s.info(sn))
+	}
+	return out, nil
+}
+
+func (s *Server) adminListTasks(w http.ResponseWriter, r *http.Request) {
+	q, err := s.listQuery(r.URL.Query(), 100)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out, err := s.list(r.Context(), q)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
 	}
 	writeValue(w, http.StatusOK, out)
 }
 
 func (s *Server) adminGetTask(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["task_id"]
-	t, err := s.Task(id)
+	t, err := s.Task(mux.Vars(r)["task_id"])
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
@@ -318,7 +231,11 @@ func (s *Server) adminGetTask(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminReset(w http.ResponseWriter, r *http.Request) {
-	s.Reset()
+	if err := s.store.reset(r.Context()); err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	s.journal.reset()
 	writeValue(w, http.StatusOK, map[string]string{"status": "reset"})
 }
 
@@ -335,19 +252,18 @@ func (s *Server) adminAdvanceClock(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		By *Duration `json:"by"`
 	}
-	if !decodeJSON(w, r, &req, `{"by": "30s"}`) {
+	if !s.decodeJSON(w, r, &req, `{"by": "30s"}`) {
 		return
 	}
 	if req.By == nil {
 		writeError(w, http.StatusBadRequest, `the body has no "by"; send JSON such as {"by": "30s"}`)
 		return
 	}
-	now, err := mc.Advance(time.Duration(*req.By))
-	if err != nil {
+	if _, err := mc.Advance(time.Duration(*req.By)); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeValue(w, http.StatusOK, map[string]any{"clock": "manual", "now": now})
+	writeValue(w, http.StatusOK, map[string]any{"clock": "manual", "now": s.clock.Now()})
 }
 
 // journalEntry is how the admin API shows a request.
@@ -391,7 +307,9 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 }
 
 // redactQuery hides the values of query parameters that could hold a
-// secret: a file token, or a key sent in the query by mistake.
+// secret: a file token, or a key sent in the query by mistake. Names are
+// compared once decoded, so x%2Dapi%2Dkey is redacted as x-api-key is; a
+// part whose name cannot be decoded is redacted whole.
 func redactQuery(q string) string {
 	if q == "" {
 		return ""
@@ -399,10 +317,203 @@ func redactQuery(q string) string {
 	parts := strings.Split(q, "&")
 	for i, p := range parts {
 		k, _, hasValue := strings.Cut(p, "=")
-		lk := strings.ToLower(k)
-		if hasValue && (strings.Contains(lk, "key") || strings.Contains(lk, "token") || strings.Contains(lk, "secret")) {
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			parts[i] = "[redacted]"
+			continue
+		}
+		if hasValue && secretName(name) {
 			parts[i] = k + "=[redacted]"
 		}
 	}
 	return strings.Join(parts, "&")
 }
+
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"key", "token", "secret", "signature", "password", "auth", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return strings.HasPrefix(n, "x-amz-")
+}
+
+// rulesFromQuery reads Rules from query parameters: min_interval,
+// max_polls, ignore_retry_after, allow_polls_after_terminal and
+// allow_polls_after_unknown.
+func rulesFromQuery(q url.Values) (Rules, error) {
+	var r Rules
+	for k := range q {
+		switch k {
+		case "min_interval", "max_polls", "ignore_retry_after", "allow_polls_after_terminal", "allow_polls_after_unknown":
+		default:
+			return r, fmt.Errorf("unknown parameter %q; the rules are min_interval, max_polls, ignore_retry_after, allow_polls_after_terminal, allow_polls_after_unknown", k)
+		}
+	}
+	if v := q.Get("min_interval"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return r, fmt.Errorf("min_interval %q is not a duration such as 2s (a negative one turns the rule off)", v)
+		}
+		r.MinInterval = d
+	}
+	if v := q.Get("max_polls"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return r, fmt.Errorf("max_polls %q is not a whole number of 0 or more (0: no limit)", v)
+		}
+		r.MaxPolls = n
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"ignore_retry_after", &r.IgnoreRetryAfter}, {"allow_polls_after_terminal", &r.AllowPollsAfterTerminal}, {"allow_polls_after_unknown", &r.AllowPollsAfterUnknown}} {
+		if v := q.Get(b.name); v != "" {
+			x, err := strconv.ParseBool(v)
+			if err != nil {
+				return r, fmt.Errorf("%s %q is not true or false", b.name, v)
+			}
+			*b.dst = x
+		}
+	}
+	return r, nil
+}
+
+func (s *Server) adminDiscipline(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Task(mux.Vars(r)["task_id"])
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	rules, err := rulesFromQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeValue(w, http.StatusOK, t.Discipline(rules))
+}
+
+func (s *Server) adminHistory(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Task(mux.Vars(r)["task_id"])
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	h, err := t.History()
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeValue(w, http.StatusOK, h)
+}
+
+// maxWait bounds the admin API's long polls.
+const maxWait = 5 * time.Minute
+
+func waitTimeout(q url.Values) (time.Duration, error) {
+	v := q.Get("timeout")
+	if v == "" {
+		return 10 * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > maxWait {
+		return 0, fmt.Errorf("timeout %q is not a duration above 0 and at most %v, such as 10s", v, maxWait)
+	}
+	return d, nil
+}
+
+// adminWaitTask is the long poll for a task: ?status=SUCCESS, ?polls=3 or
+// ?result=true, and ?timeout=10s. It answers 200 with the task when it
+// happens, 408 when the timeout passes first.
+func (s *Server) adminWaitTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Task(mux.Vars(r)["task_id"])
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	q := r.URL.Query()
+	timeout, err := waitTimeout(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var wait func(ctx context.Context) error
+	switch {
+	case q.Get("status") != "" && q.Get("polls") == "" && q.Get("result") == "":
+		status := cambmock.Status(q.Get("status"))
+		if !s.statuses.has(status) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("status %q is served by no scenario of this server, so it would never come; the statuses are %s", status, s.statuses.list()))
+			return
+		}
+		wait = func(ctx context.Context) error { return t.WaitForStatus(ctx, status) }
+	case q.Get("polls") != "" && q.Get("status") == "" && q.Get("result") == "":
+		n, err := strconv.Atoi(q.Get("polls"))
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("polls %q is not a whole number of 1 or more", q.Get("polls")))
+			return
+		}
+		wait = func(ctx context.Context) error { return t.WaitForPolls(ctx, n) }
+	case q.Get("result") == "true" && q.Get("status") == "" && q.Get("polls") == "":
+		wait = t.WaitForResult
+	default:
+		writeError(w, http.StatusBadRequest, "give one of status=STATUS, polls=N or result=true to wait for, and optionally timeout=10s")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	s.answerWait(w, r, wait(ctx), func() any { return t.Info() })
+}
+
+// adminWaitTasks is the long poll for tasks to be created: ?tasks=N,
+// ?timeout=10s, and the paging of the task list (limit, default 100). It
+// answers 200 with the newest tasks, or 408.
+func (s *Server) adminWaitTasks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	timeout, err := waitTimeout(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	n, err := strconv.Atoi(q.Get("tasks"))
+	if err != nil || n < 1 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("tasks %q is not a whole number of 1 or more; give ?tasks=1 to wait for the first task", q.Get("tasks")))
+		return
+	}
+	page := url.Values{}
+	for k, v := range q {
+		if k != "tasks" && k != "timeout" {
+			page[k] = v
+		}
+	}
+	tq, err := s.listQuery(page, 100)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	_, err = s.WaitForTasks(ctx, n)
+	s.answerWait(w, r, err, func() any {
+		out, err := s.list(r.Context(), tq)
+		if err != nil {
+			return map[string]string{"detail": err.Error()}
+		}
+		return out
+	})
+}
+
+func (s *Server) answerWait(w http.ResponseWriter, r *http.Request, err error, value func() any) {
+	switch {
+	case err == nil:
+		writeValue(w, http.StatusOK, value())
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusRequestTimeout, err.Error())
+	case r.Context().Err() != nil:
+		// The client has gone.
+	default:
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	}
+}
+
+

@@ -16,7 +16,18 @@ import (
 )
 
 // testStart is where a test server's manual clock starts.
-var testStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+var testStart = mockservertest.Start
+
+// ignoreRealTime leaves out of comparisons the times of a history taken
+// on the real clock, which differ from run to run.
+var ignoreRealTime = cmpopts.IgnoreFields(mockserver.Event{}, "Real", "RealSent")
+
+// taskList is a page of GET /__admin/tasks.
+type taskList struct {
+	Total  int                   `json:"total"`
+	Offset int                   `json:"offset"`
+	Tasks  []mockserver.TaskInfo `json:"tasks"`
+}
 
 // admin sends an admin request and decodes its JSON answer into v,
 // failing the test unless the answer has status code.
@@ -110,7 +121,7 @@ func TestAdminTasks(t *testing.T) {
 	ts := mockservertest.NewTestServer(t, mockserver.WithoutBuiltins(),
 		mockserver.WithScenarios(goScenario("alpha"), goScenario("beta")), mockserver.WithDefaultScenario("alpha"))
 	info := func(id, scenario string, run int64, length time.Duration, audio string) mockserver.TaskInfo {
-		return mockserver.TaskInfo{ID: id, Scenario: scenario, Created: testStart, RunID: run,
+		return mockserver.TaskInfo{ID: id, Kind: "text-to-sound", Scenario: scenario, Created: testStart, RunID: run,
 			Length: mockserver.Duration(length), AudioType: audio, Steps: 2, History: []mockserver.Event{}}
 	}
 	example := `; send JSON such as {"scenario": "success", "task_id": "my-task"}`
@@ -168,27 +179,48 @@ func TestAdminTasks(t *testing.T) {
 	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks/my-id"}, 200, &got)
 	want := info("my-id", "beta", 100001, 8*time.Second, "sound")
 	want.Elapsed, want.Polls, want.Step, want.Status = mockserver.Duration(1500*time.Millisecond), 1, 1, "PENDING"
-	want.History = []mockserver.Event{{At: mockserver.Duration(1500 * time.Millisecond), Endpoint: "poll", Step: 1, Code: 200, Status: "PENDING"}}
-	if diff := cmp.Diff(want, got); diff != "" {
+	want.History = []mockserver.Event{{Seq: 1, At: mockserver.Duration(1500 * time.Millisecond), Sent: mockserver.Duration(1500 * time.Millisecond),
+		Endpoint: "poll", Step: 1, Code: 200, Status: "PENDING", Delivered: true}}
+	if diff := cmp.Diff(want, got, ignoreRealTime); diff != "" {
 		t.Errorf("GET /__admin/tasks/my-id mismatch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(want, ts.Task("my-id").Info()); diff != "" {
+	if diff := cmp.Diff(want, ts.Task("my-id").Info(), ignoreRealTime); diff != "" {
 		t.Errorf("Task(my-id).Info() mismatch (-want +got):\n%s", diff)
 	}
 
 	r := req{Method: "GET", Path: "/__admin/tasks/nope"}
 	checkAnswer(t, r, mustSend(t, ts.Client(), ts.URL, r), wantAnswer{404, detail(`task "nope": no such task`)})
 
-	// The list, oldest first (then by id); a task made over the API is in it.
+	// The list, newest first (then by run id); a task made over the API is in it.
 	apiTask := createTask(t, ts.Client(), ts.URL, "beta")
-	var list []mockserver.TaskInfo
+	var list taskList
 	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks"}, 200, &list)
 	var ids []string
-	for _, ti := range list {
+	for _, ti := range list.Tasks {
 		ids = append(ids, ti.ID)
 	}
-	if diff := cmp.Diff([]string{"music", "my-id", "other-id", apiTask}, ids); diff != "" {
+	if diff := cmp.Diff([]string{apiTask, "music", "other-id", "my-id"}, ids); diff != "" {
 		t.Errorf("GET /__admin/tasks ids mismatch (-want +got):\n%s", diff)
+	}
+	if list.Total != 4 {
+		t.Errorf("GET /__admin/tasks: total %d, want 4", list.Total)
+	}
+	// Paged and filtered.
+	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks?limit=2&offset=1"}, 200, &list)
+	if len(list.Tasks) != 2 || list.Tasks[0].ID != "music" || list.Total != 4 || list.Offset != 1 {
+		t.Errorf("GET /__admin/tasks?limit=2&offset=1: %d tasks from %q, total %d; want music and other-id of 4", len(list.Tasks), ids, list.Total)
+	}
+	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks?scenario=beta&status=PENDING"}, 200, &list)
+	if len(list.Tasks) != 1 || list.Tasks[0].ID != "my-id" {
+		t.Errorf("GET /__admin/tasks?scenario=beta&status=PENDING: %+v; want my-id alone", list.Tasks)
+	}
+	for _, bad := range []struct{ query, detail string }{
+		{"limit=0", `limit "0" is not a whole number from 1 to 1000`},
+		{"status=BOGUS", `status "BOGUS" is served by no scenario of this server; the statuses are SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED`},
+		{"kind=poem", `unknown kind of task "poem"; the spec declares text-to-sound`},
+	} {
+		r := req{Method: "GET", Path: "/__admin/tasks?" + bad.query}
+		checkAnswer(t, r, mustSend(t, ts.Client(), ts.URL, r), wantAnswer{400, detail(bad.detail)})
 	}
 
 	// Reset forgets every task; the clock stays.
@@ -197,9 +229,9 @@ func TestAdminTasks(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{"status": "reset"}, reset); diff != "" {
 		t.Errorf("POST /__admin/reset mismatch (-want +got):\n%s", diff)
 	}
-	a := admin(t, ts, req{Method: "GET", Path: "/__admin/tasks"}, 200, nil)
-	if string(a.Body) != "[]\n" {
-		t.Errorf("GET /__admin/tasks after reset = %s, want []", a.Body)
+	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks"}, 200, &list)
+	if list.Total != 0 || len(list.Tasks) != 0 {
+		t.Errorf("GET /__admin/tasks after reset = %+v, want none", list)
 	}
 	if s, err := pollTask(t.Context(), ts.Client(), ts.URL, "my-id", 10*time.Second); err != nil || s.Code != 404 {
 		t.Errorf("poll my-id after reset: %+v, %v; want 404", s, err)

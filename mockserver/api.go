@@ -2,20 +2,23 @@ package mockserver
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"math"
+	"mime"
 	"net/http"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/gorilla/mux"
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver/internal/wav"
@@ -26,77 +29,110 @@ import (
 // gets a 413.
 const MaxBodySize = 1 << 20
 
+// maxDrain is how much of an oversized request body the server reads
+// after answering 413, so that a client still sending it can read the
+// answer rather than meet a reset connection.
+const maxDrain = 64 << 20
+
+// maxAudio is the longest audio a task may ask for.
+const maxAudio = time.Hour
+
 // ScenarioHeader is the request header that picks a task's scenario.
 const ScenarioHeader = "X-Cambmock-Scenario"
 
 var scenarioToken = regexp.MustCompile(`\[scenario:([^\]\s]*)\]`)
 
-// authenticate checks the x-api-key header: missing is a 401, a key the
-// server was not given is a 403.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header["X-Api-Key"]
-		switch {
-		case len(key) == 0 || key[0] == "":
-			writeError(w, http.StatusUnauthorized, "Not authenticated: send your API key in the x-api-key header")
-			return
-		case s.keys != nil:
-			if _, ok := s.keys[key[0]]; !ok {
-				writeError(w, http.StatusForbidden, "Invalid API key")
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // readBody reads a request body of at most MaxBodySize bytes, answering
 // 413 if it is larger.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func (s *Server) readBody(ex *exchange, r *http.Request) ([]byte, bool) {
 	if r.ContentLength > MaxBodySize {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body too large: %d bytes; the limit is %d bytes", r.ContentLength, MaxBodySize))
+		s.tooLarge(ex, r, fmt.Sprintf("Request body too large: %d bytes; the limit is %d bytes", r.ContentLength, MaxBodySize))
 		return nil, false
 	}
 	body, truncated, err := cambmock.ReadLimited(r.Body, MaxBodySize)
 	switch {
 	case truncated:
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body too large; the limit is %d bytes", MaxBodySize))
+		s.tooLarge(ex, r, fmt.Sprintf("Request body too large; the limit is %d bytes", MaxBodySize))
 		return nil, false
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "The request body could not be read: "+err.Error())
+		s.writeError(ex, nil, http.StatusBadRequest, "The request body could not be read: "+err.Error())
 		return nil, false
 	}
 	return body, true
 }
 
-// validateRequest checks a create or bulk request against openapi.yaml,
-// answering 422 in FastAPI's shape if it fails.
-func (s *Server) validateRequest(w http.ResponseWriter, r *http.Request, body []byte) bool {
-	if len(bytes.TrimSpace(body)) == 0 {
-		writeValidation(w, problem{Loc: []any{"body"}, Msg: "Field required", Type: "missing"})
-		return false
+// tooLarge answers 413, then reads what the client is still sending (up
+// to a bound, for at most 10 seconds) so that it can read the answer: a
+// server that closes a connection with unread data resets it, and the
+// client never sees the 413.
+func (s *Server) tooLarge(ex *exchange, r *http.Request, detail string) {
+	ex.Header().Set("Connection", "close")
+	s.writeError(ex, nil, http.StatusRequestEntityTooLarge, detail)
+	ex.flush()
+	rc := http.NewResponseController(ex.ResponseWriter)
+	rc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain))
+}
+
+// requestTypes returns the media types op's request body takes.
+func requestTypes(op *cambmock.Operation) []string {
+	if op.Op.RequestBody == nil || op.Op.RequestBody.Value == nil {
+		return nil
 	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
-		writeValidation(w, problem{Loc: []any{"body"}, Msg: fmt.Sprintf("Input should be a JSON object sent with Content-Type: application/json, not %q", ct), Type: "model_attributes_type"})
-		return false
+	var out []string
+	for ct := range op.Op.RequestBody.Value.Content {
+		out = append(out, ct)
 	}
-	if !json.Valid(body) {
-		var v any
-		err := json.Unmarshal(body, &v)
-		writeValidation(w, problem{Loc: []any{"body"}, Msg: "JSON decode error: " + err.Error(), Type: "json_invalid"})
-		return false
+	sort.Strings(out)
+	return out
+}
+
+// validateRequest checks a request against its operation in the spec
+// (parameters, and the body when body is not nil), answering 422 in
+// FastAPI's shape if it fails.
+func (s *Server) validateRequest(ex *exchange, r *http.Request, rt *apiRoute, body []byte) bool {
+	if body != nil {
+		types := requestTypes(rt.op)
+		ct := r.Header.Get("Content-Type")
+		media, _, _ := mime.ParseMediaType(ct)
+		if len(bytes.TrimSpace(body)) == 0 && len(types) > 0 {
+			s.writeValidation(ex, problem{Loc: []any{"body"}, Msg: "Field required", Type: "missing"})
+			return false
+		}
+		if len(types) > 0 && !slices.Contains(types, media) {
+			what := "a JSON object"
+			if !slices.Contains(types, "application/json") {
+				what = "a form"
+			}
+			s.writeValidation(ex, problem{Loc: []any{"body"}, Msg: fmt.Sprintf("Input should be %s sent with Content-Type: %s, not %q", what, strings.Join(types, " or "), ct), Type: "model_attributes_type"})
+			return false
+		}
+		if media == "application/json" && !json.Valid(body) {
+			var v any
+			err := json.Unmarshal(body, &v)
+			s.writeValidation(ex, problem{Loc: []any{"body"}, Msg: "JSON decode error: " + err.Error(), Type: "json_invalid"})
+			return false
+		}
 	}
 	// kin-openapi matches the path relative to the base URL.
 	rel := r.Clone(r.Context())
-	rel.URL.Path = strings.TrimPrefix(r.URL.Path, "/apis")
-	rel.Body = io.NopCloser(bytes.NewReader(body))
+	rel.URL.Path = strings.TrimPrefix(r.URL.Path, s.base)
+	rel.URL.RawPath = ""
+	if body != nil {
+		rel.Body = io.NopCloser(bytes.NewReader(body))
+	} else {
+		rel.Body = http.NoBody
+	}
 	in, err := s.spec.Route(rel)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "cambmock cannot find this operation in openapi.yaml: "+err.Error())
+		s.writeError(ex, nil, http.StatusInternalServerError, "cambmock cannot find this operation in the spec: "+err.Error())
 		return false
 	}
+	if body == nil {
+		in.Options.ExcludeRequestBody = true
+	}
 	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-		writeValidation(w, validationProblems(err)...)
+		s.writeValidation(ex, validationProblems(err)...)
 		return false
 	}
 	return true
@@ -209,242 +245,309 @@ func joinOr(vals []string) string {
 	return strings.Join(vals[:len(vals)-1], ", ") + " or " + vals[len(vals)-1]
 }
 
-// createRequest is the part of CreateTaskRequest the mock uses.
-type createRequest struct {
-	Prompt    string   `json:"prompt"`
-	Duration  *float64 `json:"duration"`
-	AudioType *string  `json:"audio_type"`
+// fields decodes a validated request body into its fields: JSON as
+// encoding/json decodes it, a form's text fields as strings (numbers as
+// float64). File parts are left out.
+func fields(r *http.Request, body []byte) map[string]any {
+	out := map[string]any{}
+	media, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch media {
+	case "application/json":
+		json.Unmarshal(body, &out)
+	case "multipart/form-data", "application/x-www-form-urlencoded":
+		fr := &http.Request{Method: http.MethodPost, Header: http.Header{"Content-Type": {r.Header.Get("Content-Type")}},
+			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
+		_ = params
+		if media == "multipart/form-data" {
+			fr.ParseMultipartForm(MaxBodySize)
+		} else {
+			fr.ParseForm()
+		}
+		values := fr.PostForm
+		if fr.MultipartForm != nil {
+			values = fr.MultipartForm.Value
+		}
+		for k, vs := range values {
+			if len(vs) == 0 {
+				continue
+			}
+			if f, err := strconv.ParseFloat(vs[0], 64); err == nil {
+				out[k] = f
+			} else {
+				out[k] = vs[0]
+			}
+		}
+		if fr.MultipartForm != nil {
+			fr.MultipartForm.RemoveAll()
+		}
+	}
+	return out
 }
 
-func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok || !s.validateRequest(w, r, body) {
+// text is a string field of a request body.
+type text struct {
+	field, value string
+}
+
+// texts returns every string in v with the field it is in, in a fixed
+// order.
+func texts(v any, field string) []text {
+	switch v := v.(type) {
+	case string:
+		return []text{{field, v}}
+	case []any:
+		var out []text
+		for _, e := range v {
+			out = append(out, texts(e, field)...)
+		}
+		return out
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var out []text
+		for _, k := range keys {
+			name := k
+			if field != "" {
+				name = field + "." + k
+			}
+			out = append(out, texts(v[k], name)...)
+		}
+		return out
+	}
+	return nil
+}
+
+func (s *Server) serveCreate(ex *exchange, r *http.Request, rt *apiRoute) {
+	body, ok := s.readBody(ex, r)
+	if !ok || !s.validateRequest(ex, r, rt, body) {
 		return
 	}
-	var req createRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeValidation(w, problem{Loc: []any{"body"}, Msg: "JSON decode error: " + err.Error(), Type: "json_invalid"})
-		return
-	}
-	audioType := "sound"
-	if req.AudioType != nil {
-		audioType = *req.AudioType
-	}
+	f := fields(r, body)
 	length := DefaultDuration
-	if req.Duration != nil {
-		if audioType == "sound" && *req.Duration > 10 {
-			writeValidation(w, problem{Loc: []any{"body", "duration"}, Msg: "Input should be less than or equal to 10 for audio_type sound", Type: "less_than_equal"})
+	if al := rt.op.AudioLength; al != nil {
+		secs, limit, fixed := al.Seconds(f)
+		if !fixed && limit > 0 && secs > limit {
+			s.writeValidation(ex, problem{Loc: []any{"body", al.Field}, Msg: fmt.Sprintf("Input should be less than or equal to %v%s", limit, unless(al)), Type: "less_than_equal"})
 			return
 		}
-		length = time.Duration(*req.Duration * float64(time.Second))
+		if math.IsNaN(secs) || secs < 0 || secs > maxAudio.Seconds() {
+			s.writeValidation(ex, problem{Loc: []any{"body", al.Field}, Msg: fmt.Sprintf("Input should be from 0 to %v: cambmock serves audio of at most an hour", maxAudio.Seconds()), Type: "less_than_equal"})
+			return
+		}
+		length = time.Duration(secs * float64(time.Second))
 	}
-	if audioType == "music" {
-		length = MusicLength
+	audioType, _ := f["audio_type"].(string)
+	if audioType == "" {
+		audioType = schemaDefault(rt.op, "audio_type")
 	}
-	name, ok := s.chooseScenario(w, r, req.Prompt)
+	strs := texts(f, "")
+	sc, ok := s.chooseScenario(ex, r, strs)
 	if !ok {
 		return
 	}
-	sc := s.scenarios[name]
-
+	ex.scenario = sc
+	ex.script = "create"
 	if len(sc.Create) > 0 {
-		s.mu.Lock()
-		elapsed := s.clock.Now().Sub(s.started)
-		s.mu.Unlock()
-		sc.mu.Lock()
-		st, next, scripted := sc.Create.At(sc.create, elapsed)
-		sc.create = next
-		sc.mu.Unlock()
-		if scripted { // a normal step waits too
-			seed := sc.LatencySeed("create", int(next.Step)*1_000_003+next.Served)
-			if !s.wait(w, r, st.Latency.Draw(seed)) {
-				return
-			}
-		}
-		if scripted && !st.Normal {
-			annotate(w, "", sc.Name, "create", next.Step+1, st.Fault)
-			s.play(w, r, st)
+		st, index, n, scripted, err := s.store.createStep(r.Context(), sc)
+		if err != nil {
+			s.storeFailed(ex, err)
 			return
 		}
+		if scripted { // a normal step waits too
+			ex.step = index + 1
+			ex.fault = st.Fault
+			if !s.wait(ex, r, st.Latency.Draw(sc.LatencySeed("create", n))) {
+				return
+			}
+			if !st.Normal {
+				s.play(ex, r, st, []byte(`{"task_id":"`+newTaskID()+`"}`))
+				return
+			}
+			ex.fault = ""
+		}
 	}
-
-	t, err := s.newTask(sc, "", req.Prompt, length, audioType)
+	h := fnv.New64a()
+	for _, t := range strs {
+		h.Write([]byte(t.value))
+		h.Write([]byte{0})
+	}
+	meta, err := s.store.create(r.Context(), taskSpec{scenario: sc.index, kind: rt.kind.index, audioType: audioType, seed: h.Sum64(), length: length})
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err.Error())
+		s.storeFailed(ex, err)
 		return
 	}
-	note(w, t, "create", 0, "")
-	b := make([]byte, 0, 64)
-	b = append(b, `{"task_id":`...)
-	b = strconv.AppendQuote(b, t.id)
-	b = append(b, '}')
-	writeJSON(w, http.StatusOK, b)
+	ex.taskID = meta.id
+	g := generator{s: s, task: meta.id, run: meta.runID, base: requestBase(r)}
+	s.answer(ex, http.StatusOK, ctJSON, g.json(rt.kind.createOK), "")
 }
+
+// unless words the cases in which an audio length has no maximum.
+func unless(al *cambmock.AudioLength) string {
+	var parts []string
+	for _, c := range al.Cases {
+		if c.Fixed == 0 && c.Max != 0 {
+			continue
+		}
+		keys := make([]string, 0, len(c.When))
+		for k := range c.When {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var conds []string
+		for _, k := range keys {
+			conds = append(conds, k+" is "+c.When[k])
+		}
+		parts = append(parts, strings.Join(conds, " and "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " unless " + strings.Join(parts, " or ")
+}
+
+// schemaDefault returns the default of a string property of op's JSON
+// request body, or "".
+func schemaDefault(op *cambmock.Operation, prop string) string {
+	if op.Op.RequestBody == nil || op.Op.RequestBody.Value == nil {
+		return ""
+	}
+	for _, mt := range op.Op.RequestBody.Value.Content {
+		if mt.Schema == nil || mt.Schema.Value == nil {
+			continue
+		}
+		if p := mt.Schema.Value.Properties[prop]; p != nil && p.Value != nil {
+			if d, ok := p.Value.Default.(string); ok {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+// storeFailed answers a request the store could not serve.
+func (s *Server) storeFailed(ex *exchange, err error) {
+	switch {
+	case errors.Is(err, ErrFull):
+		s.writeError(ex, nil, http.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, errStoreDown):
+		s.writeError(ex, nil, http.StatusServiceUnavailable, err.Error(), "Retry-After", "1")
+	default:
+		s.writeError(ex, nil, http.StatusInternalServerError, "cambmock: "+err.Error())
+	}
+}
+
+// errStoreDown is wrapped by the errors of a store that cannot be reached.
+var errStoreDown = errors.New("the task store cannot be reached")
 
 // chooseScenario picks the scenario of a new task: the header, else a
-// [scenario:NAME] token in the prompt, else the default.
-func (s *Server) chooseScenario(w http.ResponseWriter, r *http.Request, prompt string) (string, bool) {
+// [scenario:NAME] token in a text field of the body, else the default.
+func (s *Server) chooseScenario(ex *exchange, r *http.Request, strs []text) (*scenario, bool) {
 	name, from := r.Header.Get(ScenarioHeader), "the "+ScenarioHeader+" header"
 	if name == "" {
-		if m := scenarioToken.FindStringSubmatch(prompt); m != nil {
-			name, from = m[1], "the [scenario:NAME] token in the prompt"
+		for _, t := range strs {
+			if m := scenarioToken.FindStringSubmatch(t.value); m != nil {
+				name, from = m[1], "the [scenario:NAME] token in the "+t.field
+				break
+			}
 		}
 	}
 	if name == "" {
-		return s.def.Name, true
+		return s.def, true
 	}
-	if _, err := s.lookupScenario(name); err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s names an %v", from, err))
-		return "", false
+	sc, err := s.lookupScenario(name)
+	if err != nil {
+		s.writeError(ex, nil, http.StatusBadRequest, fmt.Sprintf("%s names an %v", from, err))
+		return nil, false
 	}
-	return name, true
+	return sc, true
 }
 
-// newTask stores a new task; id is chosen unless empty.
-func (s *Server) newTask(sc *scenario, id, prompt string, length time.Duration, audioType string) (*task, error) {
-	if id == "" {
-		id = newTaskID()
-	}
-	t := &task{
-		id:        id,
-		sc:        sc,
-		created:   s.clock.Now(),
-		runID:     s.nextRun.Add(1),
-		seed:      wav.Seed(prompt),
-		length:    length,
-		audioType: audioType,
-	}
-	taken, full := s.tasks.add(t, s.cfg.maxTasks)
-	switch {
-	case taken:
-		return nil, fmt.Errorf("%w: %q", ErrTaskExists, id)
-	case full:
-		return nil, fmt.Errorf("%w: the mock holds %d tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)", ErrFull, s.cfg.maxTasks)
-	}
-	s.tasks.setRun(t.runID, t)
-	s.notes.notify()
-	return t, nil
-}
-
-// pollTask is the hot path: the status poll.
-func (s *Server) pollTask(w http.ResponseWriter, r *http.Request) {
-	if q := r.URL.RawQuery; q != "" && !s.validRunIDQuery(w, r) {
+// servePoll is the hot path: the status poll.
+func (s *Server) servePoll(ex *exchange, r *http.Request, rt *apiRoute, id string) {
+	if r.URL.RawQuery != "" && !s.validRunIDQuery(ex, r) {
 		return
 	}
-	id := mux.Vars(r)["task_id"]
-	t := s.tasks.get(id)
-	if t == nil {
-		writeError(w, http.StatusNotFound, "Task not found: no task with id "+strconv.Quote(id)+" on this server")
-		return
-	}
-	now := s.clock.Now()
-	t.mu.Lock()
-	elapsed := now.Sub(t.created)
-	st, next, _ := t.sc.Poll.At(t.poll, elapsed)
-	t.poll = next
-	n := t.polls
-	t.conduct.poll(elapsed, n)
-	t.polls++
-	ev := event{at: elapsed, step: uint16(next.Step + 1), kind: kindPoll, fault: faultIndex(st.Fault)}
-	var status cambmock.Status
-	retryAfter := ""
-	switch {
-	case st.Reply != nil:
-		status = st.Reply.Status
-		ev.code = http.StatusOK
-		ev.status = statusIndex(status)
-		t.last = status
-		t.served |= statusBit(status)
-		if status == cambmock.StatusSuccess {
-			s.noteSuccess(t, st.Reply)
+	tk, err := s.store.poll(r.Context(), id, rt.kind.index)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrNoTask):
+			s.writeError(ex, nil, http.StatusNotFound, "Task not found: no task with id "+strconv.Quote(id)+" on this server")
+		case errors.Is(err, errWrongKind):
+			s.writeError(ex, nil, http.StatusNotFound, "Task not found: "+err.Error()+"; poll it at its own kind's status endpoint")
+		default:
+			s.storeFailed(ex, err)
 		}
-	case st.Error != nil:
-		ev.code = uint16(st.Error.Code)
-		retryAfter = st.Error.Header.Get("Retry-After")
+		return
 	}
-	noAnswer := st.Fault != "" && st.Fault != scenarios.FaultMalformedJSON
-	t.conduct.served(elapsed, status, noAnswer, int(ev.code), retryAfter, now, s.scale)
-	t.record(ev, s.cfg.historySize)
-	t.mu.Unlock()
-	s.notes.notify()
-
-	note(w, t, "poll", next.Step+1, st.Fault)
-	if st.Latency != (scenarios.Latency{}) && !s.wait(w, r, st.Latency.Draw(t.sc.LatencySeed("poll", int(n)))) {
+	sc := s.scenarios[tk.meta.scenario]
+	st := sc.Poll[tk.index]
+	ex.tk, ex.task, ex.taskID = tk, true, tk.meta.id
+	ex.scenario, ex.script, ex.step, ex.fault = sc, "poll", tk.index+1, st.Fault
+	ex.trusted = !sc.OffSpec && s.strict.exactRunIDs
+	if st.Latency != (scenarios.Latency{}) && !s.wait(ex, r, st.Latency.Draw(sc.LatencySeed("poll", tk.n))) {
 		return
 	}
 	if st.Reply != nil {
-		s.reply(w, r, t, next.Step)
-		return
-	}
-	s.play(w, r, st)
-}
-
-// noteSuccess registers the run a SUCCESS reply names, so that its
-// result can be fetched. t.mu is held.
-func (s *Server) noteSuccess(t *task, r *scenarios.Reply) {
-	if r.RunID.Auto {
-		t.succeeded = true
-		return
-	}
-	if id, err := strconv.ParseInt(string(r.RunID.Value), 10, 64); err == nil {
-		t.succeeded = true
-		if id != t.runID {
-			t.runID = id
-			s.tasks.setRun(id, t)
+		ex.status = st.Reply.Status
+		body := sc.replies[tk.index]
+		if tail := sc.tails[tk.index]; tail != nil {
+			b := make([]byte, 0, len(body)+20+len(tail))
+			b = append(b, body...)
+			b = strconv.AppendInt(b, tk.meta.runID, 10)
+			body = append(b, tail...)
 		}
+		s.answer(ex, http.StatusOK, ctJSON, body, "")
+		return
 	}
+	s.play(ex, r, st, s.pendingBody)
 }
 
 // validRunIDQuery checks the optional run_id query parameter of a poll.
-func (s *Server) validRunIDQuery(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) validRunIDQuery(ex *exchange, r *http.Request) bool {
 	q := r.URL.Query()
 	if v, ok := q["run_id"]; ok {
 		if _, err := strconv.ParseInt(v[0], 10, 64); err != nil {
-			writeValidation(w, problem{Loc: []any{"query", "run_id"}, Msg: "Input should be a valid integer, unable to parse string as an integer", Type: "int_parsing"})
+			s.writeValidation(ex, problem{Loc: []any{"query", "run_id"}, Msg: "Input should be a valid integer, unable to parse string as an integer", Type: "int_parsing"})
 			return false
 		}
 	}
 	return true
 }
 
-// reply writes the status body of poll step i.
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, t *task, i int) {
-	body := t.sc.replies[i]
-	if tail := t.sc.tails[i]; tail != nil {
-		b := make([]byte, 0, len(body)+20+len(tail))
-		b = append(b, body...)
-		b = strconv.AppendInt(b, t.runID, 10)
-		body = append(b, tail...)
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-// play answers with a step's error or fault.
-func (s *Server) play(w http.ResponseWriter, r *http.Request, st scenarios.Step) {
+// play answers with a step's error or fault. partial is what a truncated
+// fault sends part of.
+func (s *Server) play(ex *exchange, r *http.Request, st scenarios.Step, partial []byte) {
+	ex.trusted = true // scenario steps are checked when they load
 	switch {
 	case st.Error != nil:
-		h := w.Header()
+		h := ex.Header()
 		for k, v := range st.Error.Header {
 			h[k] = v
 		}
 		h.Set("Content-Length", strconv.Itoa(len(st.Error.Body)))
-		w.WriteHeader(st.Error.Code)
-		io.WriteString(w, st.Error.Body)
+		ex.WriteHeader(st.Error.Code)
+		io.WriteString(ex, st.Error.Body)
+	case st.Fault == scenarios.FaultTruncated:
+		s.truncate(ex, r, partial)
 	case st.Fault != "":
-		s.fault(w, r, st.Fault)
+		s.fault(ex, r, st.Fault)
 	default:
-		writeError(w, http.StatusInternalServerError, "cambmock: step has nothing to answer")
+		s.writeError(ex, nil, http.StatusInternalServerError, "cambmock: step has nothing to answer")
 	}
 }
 
-// wait holds the answer for d, or until the client leaves. It reports
-// whether to go on.
-func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
-	d = time.Duration(float64(d) * s.scale)
-	if d <= 0 {
+// wait holds the answer for a step's latency d, or until the client
+// leaves. It reports whether to go on. On a manual clock it does not wait:
+// the history records the answer as sent d later.
+func (s *Server) wait(ex *exchange, r *http.Request, d time.Duration) bool {
+	ex.latency = d
+	if s.manual != nil || d <= 0 {
 		return true
 	}
-	timer := time.NewTimer(d)
+	timer := time.NewTimer(time.Duration(float64(d) * s.scale))
 	defer timer.Stop()
 	select {
 	case <-timer.C:
@@ -458,178 +561,178 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) b
 	}
 }
 
-func (s *Server) getResult(w http.ResponseWriter, r *http.Request) {
-	runID, err := strconv.ParseInt(mux.Vars(r)["run_id"], 10, 64)
+func (s *Server) serveResult(ex *exchange, r *http.Request, rt *apiRoute, param string) {
+	run, err := strconv.ParseInt(param, 10, 64)
 	if err != nil {
-		writeValidation(w, problem{Loc: []any{"path", "run_id"}, Msg: "Input should be a valid integer, unable to parse string as an integer", Type: "int_parsing"})
+		s.writeValidation(ex, problem{Loc: []any{"path", rt.op.Param}, Msg: "Input should be a valid integer, unable to parse string as an integer", Type: "int_parsing"})
 		return
 	}
-	outputType := "RAW_BYTES"
-	if v, ok := r.URL.Query()["output_type"]; ok {
-		outputType = v[0]
-		if outputType != "RAW_BYTES" && outputType != "FILE_URL" {
-			writeValidation(w, problem{Loc: []any{"query", "output_type"}, Msg: "Input should be 'RAW_BYTES' or 'FILE_URL'", Type: "enum"})
-			return
-		}
-	}
-	t := s.tasks.run(runID)
-	if t == nil {
-		s.unknownRuns.Add(1)
-		writeError(w, http.StatusNotFound, fmt.Sprintf("Run not found: no run with id %d on this server", runID))
+	if r.URL.RawQuery != "" && !s.validateRequest(ex, r, rt, nil) {
 		return
 	}
-	now := s.clock.Now()
-	t.mu.Lock()
-	ready := t.succeeded && t.runID == runID
-	elapsed := now.Sub(t.created)
-	var (
-		st       scenarios.Step
-		scripted bool
-		next     scenarios.Position
-	)
-	if ready {
-		st, next, scripted = t.sc.Result.At(t.result, elapsed)
-		t.result = next
-	}
-	n := t.results
-	t.results++
-	ev := event{at: elapsed, kind: kindResult, code: http.StatusNotFound}
-	if ready {
-		ev.code = http.StatusOK
-		if scripted {
-			ev.step = uint16(next.Step + 1)
-			ev.fault = faultIndex(st.Fault)
-			if st.Error != nil {
-				ev.code = uint16(st.Error.Code)
-			}
-		}
-		if ev.code == http.StatusOK && ev.fault == 0 {
-			t.conduct.fetched++
-		}
-	} else {
-		t.conduct.earlyResults++
-	}
-	t.record(ev, s.cfg.historySize)
-	t.mu.Unlock()
-	s.notes.notify()
-
-	if !ready {
-		note(w, t, "result", 0, "")
-		writeError(w, http.StatusNotFound, fmt.Sprintf("Run not found: run %d has no result yet; its task has not reported SUCCESS", runID))
+	tk, err := s.store.result(r.Context(), run, rt.kind.resultKinds, false)
+	switch {
+	case errors.Is(err, errNoRun):
+		s.writeError(ex, nil, http.StatusNotFound, fmt.Sprintf("Run not found: no run with id %d on this server", run))
+		return
+	case errors.Is(err, errWrongKind):
+		s.writeError(ex, nil, http.StatusBadRequest, fmt.Sprintf("Run %d is not a %s run: %v", run, rt.kind.Name, err))
+		return
+	case err != nil:
+		s.storeFailed(ex, err)
 		return
 	}
-	if scripted {
-		note(w, t, "result", next.Step+1, st.Fault)
-		if !s.wait(w, r, st.Latency.Draw(t.sc.LatencySeed("result", int(n)))) {
+	sc := s.scenarios[tk.meta.scenario]
+	ex.tk, ex.task, ex.taskID, ex.scenario, ex.script = tk, true, tk.meta.id, sc, "result"
+	if !tk.ready {
+		ex.early = true
+		s.writeError(ex, nil, http.StatusNotFound, fmt.Sprintf("Run not found: run %d has no result yet; its task has not reported SUCCESS", run))
+		return
+	}
+	if tk.index >= 0 {
+		st := sc.Result[tk.index]
+		ex.step, ex.fault = tk.index+1, st.Fault
+		if !s.wait(ex, r, st.Latency.Draw(sc.LatencySeed("result", tk.n))) {
 			return
 		}
 		if !st.Normal {
-			if st.Fault == scenarios.FaultTruncated {
-				s.serveAudio(w, r, t, true)
+			if st.Fault == scenarios.FaultTruncated && rt.kind.audioType != "" {
+				s.serveAudio(ex, r, rt.kind.audioType, tk.meta, "", true)
 				return
 			}
-			s.play(w, r, st)
+			s.play(ex, r, st, []byte(`{}`))
 			return
 		}
-	} else {
-		note(w, t, "result", 0, "")
+		ex.fault = ""
 	}
-	if outputType == "FILE_URL" {
-		b, _ := json.Marshal(map[string]string{"file_url": s.fileURL(r, runID)})
-		writeJSON(w, http.StatusOK, b)
+	k := rt.kind
+	if k.resultJSON != nil && (k.audioType == "" || matchesQuery(rt.op.JSONWhen, r)) {
+		g := generator{s: s, task: tk.meta.id, run: run, base: requestBase(r), single: k.resultURLs == 1}
+		s.answer(ex, http.StatusOK, ctJSON, g.json(k.resultJSON), "")
 		return
 	}
-	s.serveAudio(w, r, t, false)
+	s.serveAudio(ex, r, k.audioType, tk.meta, "", false)
 }
 
-// fileURL is where the audio of a run can be downloaded without a key.
-func (s *Server) fileURL(r *http.Request, runID int64) string {
-	scheme := "http"
-	if r.TLS != nil || r.URL.Scheme == "https" {
-		scheme = "https"
+// matchesQuery reports whether r's query has every parameter of when with
+// its value.
+func matchesQuery(when map[string]string, r *http.Request) bool {
+	if len(when) == 0 {
+		return false
 	}
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
+	q := r.URL.Query()
+	for k, v := range when {
+		if q.Get(k) != v {
+			return false
+		}
 	}
-	return fmt.Sprintf("%s://%s/__files/%d.wav?token=%s", scheme, host, runID, s.fileToken(runID))
+	return true
 }
 
-// serveAudio streams a task's WAV file. With truncate it sends the headers
-// and half the body, then drops the connection.
-func (s *Server) serveAudio(w http.ResponseWriter, r *http.Request, t *task, truncate bool) {
-	f := wav.NewSeeded(t.seed, t.length)
-	h := w.Header()
-	h.Set("Content-Type", "audio/wav")
+// serveAudio streams a task's WAV file; name picks one of several files
+// of a result. With truncate it sends the headers and half the body, then
+// drops the connection.
+func (s *Server) serveAudio(ex *exchange, r *http.Request, contentType string, meta taskMeta, name string, truncate bool) {
+	seed := meta.seed
+	if name != "" {
+		seed ^= wav.Seed(name)
+	}
+	f := wav.NewSeeded(seed, meta.length)
+	h := ex.Header()
+	if contentType == "" {
+		contentType = "audio/wav"
+	}
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.FormatInt(f.Size(), 10))
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%d.wav"`, t.runID))
-	w.WriteHeader(http.StatusOK)
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%d.wav"`, meta.runID))
+	if s.cfg.strict && ex.op != nil && !truncate && !s.strictOK(ex, http.StatusOK, []string{contentType}, nil, "audio", nil) {
+		return
+	}
+	ex.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
 	}
 	if truncate {
-		io.CopyN(w, f, f.Size()/2)
-		http.NewResponseController(w).Flush()
-		s.fault(w, r, scenarios.FaultTruncated)
+		io.CopyN(ex, f, f.Size()/2)
+		ex.flush()
+		s.fault(ex, r, scenarios.FaultTruncated)
 		return
 	}
-	io.Copy(w, f)
+	io.Copy(ex, f)
 }
 
-func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok || !s.validateRequest(w, r, body) {
+func (s *Server) serveBulk(ex *exchange, r *http.Request, rt *apiRoute) {
+	body, ok := s.readBody(ex, r)
+	if !ok || !s.validateRequest(ex, r, rt, body) {
 		return
 	}
-	var req struct {
-		RunIDs []int64 `json:"run_ids"`
+	var runs []int64
+	for _, v := range runIDsOf(fields(r, body)) {
+		tk, err := s.store.result(r.Context(), v, rt.kind.bulkKinds, true)
+		if err == nil && tk.ready {
+			runs = append(runs, v)
+		} else if err != nil && !errors.Is(err, errNoRun) && !errors.Is(err, errWrongKind) {
+			s.storeFailed(ex, err)
+			return
+		}
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeValidation(w, problem{Loc: []any{"body", "run_ids"}, Msg: "Input should be a list of integers: " + err.Error(), Type: "list_type"})
-		return
+	g := generator{s: s, base: requestBase(r), single: rt.kind.bulkURLs == 1}
+	s.answer(ex, http.StatusOK, ctJSON, g.bulk(runs, rt.kind.bulkEntry), "")
+}
+
+// runIDsOf returns the run ids a bulk body asks for: the integers of its
+// one list of integers (run_ids in camb.ai's API).
+func runIDsOf(f map[string]any) []int64 {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
 	}
-	out := make(map[string]map[string]string, len(req.RunIDs))
-	for _, id := range req.RunIDs {
-		t := s.tasks.run(id)
-		if t == nil {
+	sort.Strings(keys)
+	for _, k := range keys {
+		list, ok := f[k].([]any)
+		if !ok {
 			continue
 		}
-		t.mu.Lock()
-		ready := t.succeeded && t.runID == id
-		t.mu.Unlock()
-		if ready {
-			out[strconv.FormatInt(id, 10)] = map[string]string{"output_url": s.fileURL(r, id)}
+		var out []int64
+		for _, v := range list {
+			if n, ok := v.(float64); ok && n == math.Trunc(n) {
+				out = append(out, int64(n))
+			}
 		}
+		return out
 	}
-	b, _ := json.Marshal(out)
-	writeJSON(w, http.StatusOK, b)
+	return nil
 }
 
-// getFile serves the audio behind a file URL.
-func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
-	runID, err := strconv.ParseInt(mux.Vars(r)["run_id"], 10, 64)
+// serveFile serves the audio behind a file URL: /__files/RUN.wav or
+// /__files/RUN/NAME.wav, with the token the URL was handed out with.
+func (s *Server) serveFile(ex *exchange, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/__files/")
+	runText, name, _ := strings.Cut(strings.TrimSuffix(rest, ".wav"), "/")
+	run, err := strconv.ParseInt(runText, 10, 64)
+	if err != nil || !strings.HasSuffix(rest, ".wav") || strings.Contains(name, "/") {
+		writeError(ex, http.StatusNotFound, "no such file")
+		return
+	}
+	if tok := r.URL.Query().Get("token"); !hmacEqual(tok, s.fileToken(run, name)) {
+		writeError(ex, http.StatusForbidden, "the file URL's token is missing or wrong; use the URL the result endpoint returned")
+		return
+	}
+	all := make([]uint8, len(s.kinds))
+	for i := range all {
+		all[i] = uint8(i)
+	}
+	tk, err := s.store.result(r.Context(), run, all, true)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no such file")
+		writeError(ex, http.StatusNotFound, fmt.Sprintf("no file for run %d on this server; it may have been reset or expired", run))
 		return
 	}
-	if tok := r.URL.Query().Get("token"); !hmacEqual(tok, s.fileToken(runID)) {
-		writeError(w, http.StatusForbidden, "the file URL's token is missing or wrong; use the URL the result endpoint returned")
-		return
+	ex.tk, ex.task, ex.taskID, ex.script = tk, true, tk.meta.id, "file"
+	ex.scenario = s.scenarios[tk.meta.scenario]
+	k := s.kinds[tk.meta.kind]
+	ct := k.audioType
+	if ct == "" {
+		ct = "audio/wav"
 	}
-	t := s.tasks.run(runID)
-	if t == nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no file for run %d on this server; it may have been reset", runID))
-		return
-	}
-	t.mu.Lock()
-	t.record(event{at: s.clock.Now().Sub(t.created), kind: kindFile, code: http.StatusOK}, s.cfg.historySize)
-	t.conduct.fetched++
-	t.mu.Unlock()
-	s.notes.notify()
-	note(w, t, "file", 0, "")
-	s.serveAudio(w, r, t, false)
-}
-
-func hmacEqual(a, b string) bool {
-	return hmac.Equal([]byte(a), []byte(b))
+	s.serveAudio(ex, r, ct, tk.meta, name, false)
 }

@@ -8,23 +8,50 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/mockserver/judge"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
+// MaxHeaderSize is the most bytes of request headers the server takes; a
+// request with more gets a 431. (An http.Server's own MaxHeaderBytes, the
+// bound beyond which it answers in plain text, should be larger.)
+const MaxHeaderSize = 64 << 10
+
 // exchange wraps the ResponseWriter of one request to learn what was
-// answered, for the log line and the journal. Handlers note the task and
-// step with [note].
+// answered, for the task's history, the log line and the journal.
+// Handlers fill in the task, scenario and step they play.
 type exchange struct {
 	http.ResponseWriter
-	code     int
-	task     string
-	scenario string
-	script   string
-	step     int
+	code   int
+	werr   error // the first write error
+	start  time.Time
+	method string
+	path   string
+
+	op       *cambmock.Operation // the API operation the request reached
+	trusted  bool                // the answer was checked against the spec when the server started
+	tk       ticket
+	task     bool   // tk holds a task's ticket
+	taskID   string // the task the request is about, for the journal and log
+	scenario *scenario
+	script   string // create, poll, result or file
+	step     int    // 1-based; 0 for the normal answer
 	fault    scenarios.Fault
+	status   cambmock.Status // the status a poll reply serves
+	latency  time.Duration   // the step's latency, on the scenario clock
+	early    bool            // a result asked for before SUCCESS
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// exchangeOf returns the exchange a server handler's writer is.
+func exchangeOf(w http.ResponseWriter) *exchange {
+	if ex, ok := underlying[*exchange](w); ok {
+		return ex
+	}
+	return &exchange{ResponseWriter: w}
+}
 
 func (e *exchange) WriteHeader(code int) {
 	if e.code == 0 {
@@ -37,24 +64,26 @@ func (e *exchange) Write(b []byte) (int, error) {
 	if e.code == 0 {
 		e.code = http.StatusOK
 	}
-	return e.ResponseWriter.Write(b)
+	n, err := e.ResponseWriter.Write(b)
+	if err != nil && e.werr == nil {
+		e.werr = err
+	}
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
-// note records which task, scenario and step answer the request, if w
-// comes from logRequests.
-func note(w http.ResponseWriter, t *task, script string, step int, fault scenarios.Fault) {
-	annotate(w, t.id, t.sc.Name, script, step, fault)
-}
-
-// annotate is note for an answer that belongs to no task yet (a scripted
-// create answer).
-func annotate(w http.ResponseWriter, task, scenario, script string, step int, fault scenarios.Fault) {
-	if e, ok := underlying[*exchange](w); ok {
-		e.task, e.scenario, e.script, e.step, e.fault = task, scenario, script, step, fault
+// flush pushes what was written to the connection, and reports whether it
+// got there.
+func (e *exchange) flush() error {
+	switch w := e.ResponseWriter.(type) {
+	case interface{ FlushError() error }:
+		return w.FlushError()
+	case http.Flusher:
+		w.Flush()
 	}
+	return nil
 }
 
 // underlying returns the first writer of type T in w's chain of Unwrap
@@ -74,68 +103,140 @@ func underlying[T any](w http.ResponseWriter) (T, bool) {
 	return zero, false
 }
 
-// logRequests logs a line per request and keeps the journal.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		e := exchanges.Get().(*exchange)
-		*e = exchange{ResponseWriter: w}
-		defer func() {
-			aborted := recover()
-			s.finish(r, e, time.Since(start), aborted != nil)
-			*e = exchange{}
-			exchanges.Put(e)
-			if aborted != nil {
-				panic(aborted)
-			}
-		}()
-		next.ServeHTTP(e, r)
-	})
+// ServeHTTP serves the mock API, the admin API and the audio files.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ex := exchanges.Get().(*exchange)
+	*ex = exchange{ResponseWriter: w, start: time.Now(), method: r.Method, path: r.URL.Path}
+	defer func() {
+		aborted := recover()
+		s.finish(r, ex, aborted != nil)
+		*ex = exchange{}
+		exchanges.Put(ex)
+		if aborted != nil {
+			panic(aborted)
+		}
+	}()
+	n := 0
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	if n > MaxHeaderSize {
+		writeError(ex, http.StatusRequestHeaderFieldsTooLarge,
+			"Request headers too large: "+strconv.Itoa(n)+" bytes; the limit is "+strconv.Itoa(MaxHeaderSize)+" bytes")
+		return
+	}
+	s.route(ex, r)
 }
 
-func (s *Server) finish(r *http.Request, e *exchange, dur time.Duration, aborted bool) {
-	code := e.code // 0 when the connection was dropped without an answer
+// finish records what a request was answered: in its task's history (once
+// the answer is on the connection), in the journal and in the log.
+func (s *Server) finish(r *http.Request, ex *exchange, aborted bool) {
+	// The answer is recorded before its last bytes leave the server's
+	// buffer, so that a client never holds an answer its task's history
+	// lacks; should the flush fail, the record is amended.
+	broken := aborted || ex.fault != "" && ex.fault != scenarios.FaultMalformedJSON
+	delivered := !broken && ex.code != 0 && ex.werr == nil && r.Context().Err() == nil
+	if ex.task {
+		s.record(r, ex, delivered, broken)
+	}
+	if delivered && ex.flush() != nil && ex.task {
+		s.store.undeliver(r.Context(), &ex.tk)
+	}
+	dur := time.Since(ex.start)
+	code := ex.code
+	if broken && ex.fault != scenarios.FaultTruncated {
+		code = 0 // the connection was dropped without an answer
+	}
+	task, scenarioName := ex.taskID, ""
+	if ex.scenario != nil {
+		scenarioName = ex.scenario.Name
+	}
 	s.journal.add(entry{
 		at:       time.Now(),
 		method:   r.Method,
 		path:     r.URL.Path,
 		query:    r.URL.RawQuery,
 		code:     code,
-		task:     e.task,
-		scenario: e.scenario,
-		script:   e.script,
-		step:     e.step,
-		fault:    e.fault,
+		task:     task,
+		scenario: scenarioName,
+		script:   ex.script,
+		step:     ex.step,
+		fault:    ex.fault,
 		dur:      dur,
-		key:      r.Header.Get("X-Api-Key") != "",
+		key:      r.Header[s.keyHeader] != nil,
 	})
 	level := slog.LevelInfo
-	if e.fault != "" || code >= 500 || aborted {
+	if ex.fault != "" || code >= 500 || aborted {
 		level = slog.LevelWarn
 	}
 	ctx := context.Background()
 	if !s.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := [...]slog.Attr{
+	rec := slog.NewRecord(time.Now(), level, "request", 0)
+	rec.AddAttrs(
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", code),
-		slog.String("task", e.task),
-		slog.String("scenario", e.scenario),
-		slog.String("step", stepName(e.script, e.step)),
-		slog.Duration("dur", dur),
-		slog.String("fault", string(e.fault)),
-	}
-	n := len(attrs)
-	if e.fault == "" {
-		n--
+		slog.String("task", task),
+		slog.String("scenario", scenarioName),
+	)
+	rec.AddAttrs(slog.String("step", stepName(ex.script, ex.step)), slog.Duration("dur", dur))
+	if ex.fault != "" {
+		rec.AddAttrs(slog.String("fault", string(ex.fault)))
 	}
 	// A record with no PC, handed to the handler directly: LogAttrs would
 	// walk the stack for a source that is always this line.
-	rec := slog.NewRecord(time.Now(), level, "request", 0)
-	rec.AddAttrs(attrs[:n]...)
 	s.log.Handler().Handle(ctx, rec)
+}
+
+// record adds a request's answer to its task's history.
+func (s *Server) record(r *http.Request, ex *exchange, delivered, broken bool) {
+	tk := &ex.tk
+	ev := judge.Event{
+		Seq:       tk.seq,
+		Endpoint:  tk.endpoint,
+		At:        judge.Duration(tk.at),
+		Real:      judge.Duration(tk.real),
+		RealSent:  judge.Duration(tk.real + time.Since(ex.start)),
+		Step:      ex.step,
+		Code:      ex.code,
+		Fault:     ex.fault,
+		Delivered: delivered,
+		Early:     ex.early,
+	}
+	if s.manual != nil {
+		ev.Sent = ev.At + judge.Duration(ex.latency)
+	} else {
+		ev.Sent = judge.Duration(s.clock.Now().Sub(tk.meta.created))
+	}
+	if broken && ex.fault != scenarios.FaultTruncated {
+		ev.Code = 0
+	}
+	if delivered {
+		ev.Status = ex.status
+	}
+	if ev.Code >= 400 {
+		if v := ex.Header().Get("Retry-After"); v != "" {
+			if d, ok := parseRetryAfter(v, s.clock.Now()); ok {
+				jd := judge.Duration(d)
+				ev.RetryAfter = &jd
+			}
+		}
+	}
+	s.store.deliver(r.Context(), tk, ev)
+}
+
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 func stepName(script string, step int) string {

@@ -62,7 +62,8 @@ type MatrixRun struct {
 }
 
 // Passed reports whether the client survived the scenario: it ended on
-// its own within the deadline, and polled by the rules.
+// its own within the deadline, created a task, exited as the scenario
+// allows, and polled by the rules.
 func (r *MatrixRun) Passed() bool { return !r.TimedOut && len(r.Violations) == 0 }
 
 // Verdict words the run's discipline: "clean", or the names of the rules
@@ -83,8 +84,10 @@ func (r *MatrixRun) Verdict() string {
 		}
 	}
 	for _, v := range r.Violations {
-		if strings.HasPrefix(v, ViolationUnknownRun+":") {
-			names = append(names, ViolationUnknownRun)
+		for _, n := range []string{ViolationUnknownRun, ViolationNoTask, ViolationExit} {
+			if strings.HasPrefix(v, n+":") && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
 		}
 	}
 	return strings.Join(names, ", ")
@@ -135,7 +138,7 @@ func RunMatrix(ctx context.Context, cfg MatrixConfig, client func(ctx context.Co
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			runs[i], errs[i] = runOne(ctx, cfg, name, deadline, probe.scenarios[name].OffSpec, client)
+			runs[i], errs[i] = runOne(ctx, cfg, name, deadline, probe.byName[name].OffSpec, client)
 		}()
 	}
 	wg.Wait()
@@ -160,7 +163,7 @@ func runOne(ctx context.Context, cfg MatrixConfig, name string, deadline time.Du
 		hs.Close()
 	}()
 	base := "http://" + ln.Addr().String()
-	env := MatrixEnv{Scenario: name, BaseURL: base + "/apis", AdminURL: base + "/__admin", APIKey: "cambmock-matrix-key", Server: srv}
+	env := MatrixEnv{Scenario: name, BaseURL: base + srv.base, AdminURL: base + "/__admin", APIKey: "cambmock-matrix-key", Server: srv}
 	if len(srv.cfg.keys) > 0 {
 		env.APIKey = srv.cfg.keys[0]
 	}
@@ -195,12 +198,38 @@ func runOne(ctx context.Context, cfg MatrixConfig, name string, deadline time.Du
 	if n := srv.UnknownRunRequests(); n > 0 {
 		run.Violations = append(run.Violations, fmt.Sprintf("%s: %d result request(s) for run ids the server never gave", ViolationUnknownRun, n))
 	}
+	succeeded := false
 	if n := len(tasks); n > 0 {
-		if st := tasks[n-1].Info().Status; st != "" && st.Terminal() {
-			run.Ended = st
+		last := run.Discipline[n-1]
+		if last.Terminal != "" {
+			run.Ended = last.Terminal
+		} else if last.Unknown != "" {
+			run.Ended = last.Unknown
+		}
+		sn, err := srv.store.task(context.Background(), tasks[n-1].ID())
+		succeeded = err == nil && sn.succeeded && run.Ended != "" && srv.spec.KnownStatus(run.Ended)
+	}
+	if !run.TimedOut && ctx.Err() == nil {
+		switch {
+		case len(tasks) == 0:
+			// A client that never ran (no such file, exit 0 at once) made
+			// no request: it must not pass every scenario.
+			run.Violations = append(run.Violations, fmt.Sprintf("%s: the client created no task%s", ViolationNoTask, exitWords(run)))
+		case err != nil && succeeded:
+			run.Violations = append(run.Violations, fmt.Sprintf("%s: the client failed (%v) although its task reported %s with a run id", ViolationExit, err, run.Ended))
 		}
 	}
 	return run, nil
+}
+
+func exitWords(r MatrixRun) string {
+	switch {
+	case r.Err == nil:
+		return " and exited 0"
+	case r.ExitCode != 0:
+		return fmt.Sprintf(" and exited %d", r.ExitCode)
+	}
+	return ": " + r.Error
 }
 
 func shortID(id string) string {

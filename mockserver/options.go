@@ -26,27 +26,44 @@ type config struct {
 	hangLimit       time.Duration
 	journalSize     int
 	maxTasks        int
-	historySize     int
+	historyLimit    int
+	eventBudget     int
 	timeScale       float64
+	taskTTL         time.Duration
+	adminToken      string
+	store           string
 }
+
+// The defaults of the options.
+const (
+	DefaultMaxTasks     = 1 << 20
+	DefaultHistoryLimit = 512
+	DefaultEventBudget  = 4 << 20
+	DefaultTaskTTL      = time.Hour
+	DefaultJournalSize  = 1000
+	DefaultHangLimit    = 2 * time.Minute
+)
 
 func defaultConfig() config {
 	return config{
 		defaultScenario: "success",
-		hangLimit:       2 * time.Minute,
-		journalSize:     1000,
-		maxTasks:        1 << 20,
-		historySize:     16,
+		hangLimit:       DefaultHangLimit,
+		journalSize:     DefaultJournalSize,
+		maxTasks:        DefaultMaxTasks,
+		historyLimit:    DefaultHistoryLimit,
+		eventBudget:     DefaultEventBudget,
 		timeScale:       1,
+		taskTTL:         DefaultTaskTTL,
 	}
 }
 
-// WithSpec makes the server use spec instead of loading the embedded
-// openapi.yaml, so that many servers can share one.
+// WithSpec makes the server serve spec instead of the embedded
+// openapi.yaml: its kinds of task, operations, statuses and schemas. Many
+// servers can share one.
 func WithSpec(spec *cambmock.Spec) Option {
 	return func(c *config) error {
 		if spec == nil {
-			return errors.New("WithSpec: spec is nil; pass the result of cambmock.LoadSpec")
+			return errors.New("WithSpec: spec is nil; pass the result of cambmock.LoadSpec or cambmock.ParseSpec")
 		}
 		c.spec = spec
 		return nil
@@ -54,7 +71,8 @@ func WithSpec(spec *cambmock.Spec) Option {
 }
 
 // WithScenarios adds scenarios beside the built-in library. A name that is
-// already taken is an error.
+// already taken is an error; each is checked with [scenarios.Scenario.Validate]
+// and, unless off-spec, against the spec.
 func WithScenarios(list ...*scenarios.Scenario) Option {
 	return func(c *config) error {
 		for i, sc := range list {
@@ -88,7 +106,8 @@ func WithDefaultScenario(name string) Option {
 	}
 }
 
-// WithAPIKeys makes the server accept only the given keys. Without it any
+// WithAPIKeys makes the server accept only the given keys: a request
+// without one gets a 401, one with another key a 403. Without it any
 // non-empty key is accepted.
 func WithAPIKeys(keys ...string) Option {
 	return func(c *config) error {
@@ -103,7 +122,13 @@ func WithAPIKeys(keys ...string) Option {
 }
 
 // WithClock sets the clock scenarios play by. [New] uses the real clock by
-// default, [NewTestServer] a [scenarios.ManualClock].
+// default; mockservertest.NewTestServer a [scenarios.ManualClock].
+//
+// On a manual clock a step's latency does not wait: the answer goes out at
+// once, and the task's history records it as sent that much later on the
+// clock. A hang fault ends when the client gives up, the server closes, or
+// the clock is moved past the hang limit (or, at the latest, when the hang
+// limit passes in real time).
 func WithClock(clock scenarios.Clock) Option {
 	return func(c *config) error {
 		if clock == nil {
@@ -126,10 +151,13 @@ func WithLogger(logger *slog.Logger) Option {
 	}
 }
 
-// WithStrict makes the server validate every on-spec response against
-// openapi.yaml before sending it. A response that violates it is logged
-// and replaced by a 500 naming the violation, so drift inside the mock is
-// loud. Off-spec scenarios and faults are not validated.
+// WithStrict makes the server check every answer of the API against the
+// spec before sending it. An answer that violates it is logged and
+// replaced by a 500 naming the violation, so drift inside the mock is
+// loud; no answer the spec forbids leaves the server. Off-spec scenarios
+// and faults are not checked. The status bodies and errors of on-spec
+// scenarios are checked once, when the server starts, since they do not
+// change; every other answer is checked as it goes out.
 func WithStrict(strict bool) Option {
 	return func(c *config) error {
 		c.strict = strict
@@ -138,7 +166,8 @@ func WithStrict(strict bool) Option {
 }
 
 // WithHangLimit bounds how long a "hang" fault holds a request before the
-// server closes the connection. The default is 2 minutes.
+// server closes the connection, on the scenario clock. The default is 2
+// minutes.
 func WithHangLimit(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -153,8 +182,8 @@ func WithHangLimit(d time.Duration) Option {
 // the admin API's request journal. The default is 1000; 0 keeps none.
 func WithJournalSize(n int) Option {
 	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("WithJournalSize: %d is below zero; give 0 or more", n)
+		if n < 0 || n > 1_000_000 {
+			return fmt.Errorf("WithJournalSize: %d is not from 0 to 1000000", n)
 		}
 		c.journalSize = n
 		return nil
@@ -162,27 +191,74 @@ func WithJournalSize(n int) Option {
 }
 
 // WithMaxTasks bounds how many tasks the server holds; a create request
-// beyond it gets a 503 until the state is reset. The default is 1048576.
+// beyond it gets a 503 until tasks expire or the state is reset. The
+// default is 1048576.
 func WithMaxTasks(n int) Option {
 	return func(c *config) error {
-		if n < 1 {
-			return fmt.Errorf("WithMaxTasks: %d is below 1; give the number of tasks to hold", n)
+		if n < 1 || n > 1<<31 {
+			return fmt.Errorf("WithMaxTasks: %d is not from 1 to 2147483648; give the number of tasks to hold", n)
 		}
 		c.maxTasks = n
 		return nil
 	}
 }
 
+// WithHistoryLimits bounds the answers a task's history keeps one by one
+// (perTask, default 512) and the answers all histories keep together
+// (total, default 4194304). Older answers are folded into a summary that
+// the judge still counts ([judge.History]).
+func WithHistoryLimits(perTask, total int) Option {
+	return func(c *config) error {
+		if perTask < 4 || total < 4 {
+			return fmt.Errorf("WithHistoryLimits: %d per task and %d in all; give at least 4 of each", perTask, total)
+		}
+		c.historyLimit, c.eventBudget = perTask, total
+		return nil
+	}
+}
+
 // WithTimeScale plays scenarios faster or slower than written: with 0.01, a
-// step that lasts 10s ends after 100ms of real time, and latencies shrink
-// alike. Retry-After headers keep their values, and [Task.Discipline]
-// reports times in real terms. The default is 1.
+// step that lasts 10s ends after 100ms of real time, and latencies and the
+// hang limit shrink alike. Retry-After headers keep their values, and
+// [Task.Discipline] reports times in real terms. The default is 1. It
+// scales the real clock: a manual clock moves only when told, so the two
+// cannot be combined.
 func WithTimeScale(scale float64) Option {
 	return func(c *config) error {
-		if !(scale > 0 && scale <= 1000) {
-			return fmt.Errorf("WithTimeScale: %v is not above 0 and at most 1000; give 0.01 to play scenarios 100 times faster", scale)
+		if !(scale >= 0.0001 && scale <= 1000) {
+			return fmt.Errorf("WithTimeScale: %v is not from 0.0001 to 1000; give 0.01 to play scenarios 100 times faster", scale)
 		}
 		c.timeScale = scale
+		return nil
+	}
+}
+
+// WithTaskTTL makes the server forget a task d after its last request
+// (create, poll or result), on the scenario clock, so that a long-running
+// shared mock does not grow until it is full; its id and run then answer
+// 404. The default is 1 hour; 0 keeps tasks until a reset.
+func WithTaskTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithTaskTTL: %v is below zero; give 0 to keep tasks, or a duration such as 1h", d)
+		}
+		c.taskTTL = d
+		return nil
+	}
+}
+
+// WithAdminToken protects the admin API (/__admin/) with a token: every
+// request but GET /__admin/health must send it as "Authorization: Bearer
+// TOKEN" (or the dashboard's cookie, set by /__admin/ui/?token=TOKEN).
+// Without a token the admin API answers only requests from loopback
+// addresses that name a loopback host, so a mock on 127.0.0.1 needs no
+// setup and one reachable from other machines needs a token.
+func WithAdminToken(token string) Option {
+	return func(c *config) error {
+		if len(token) < 16 {
+			return fmt.Errorf("WithAdminToken: the token has %d characters; give at least 16, such as the output of `openssl rand -hex 16`", len(token))
+		}
+		c.adminToken = token
 		return nil
 	}
 }

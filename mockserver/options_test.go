@@ -31,7 +31,7 @@ func TestNewBadOptions(t *testing.T) {
 		{name: "nil option", opts: []mockserver.Option{nil},
 			want: "mockserver: an option is nil"},
 		{name: "WithSpec(nil)", opts: []mockserver.Option{mockserver.WithSpec(nil)},
-			want: "mockserver: WithSpec: spec is nil; pass the result of cambmock.LoadSpec"},
+			want: "mockserver: WithSpec: spec is nil; pass the result of cambmock.LoadSpec or cambmock.ParseSpec"},
 		{name: "WithScenarios with a nil", opts: []mockserver.Option{mockserver.WithScenarios(goScenario("a"), nil)},
 			want: "mockserver: WithScenarios: scenario 2 is nil"},
 		{name: "WithScenarios with a taken name", opts: []mockserver.Option{mockserver.WithScenarios(goScenario("success"))},
@@ -60,9 +60,9 @@ func TestNewBadOptions(t *testing.T) {
 		{name: "WithHangLimit below 0", opts: []mockserver.Option{mockserver.WithHangLimit(-time.Second)},
 			want: "mockserver: WithHangLimit: -1s is not above zero; give a duration such as 30s"},
 		{name: "WithJournalSize below 0", opts: []mockserver.Option{mockserver.WithJournalSize(-1)},
-			want: "mockserver: WithJournalSize: -1 is below zero; give 0 or more"},
+			want: "mockserver: WithJournalSize: -1 is not from 0 to 1000000"},
 		{name: "WithMaxTasks(0)", opts: []mockserver.Option{mockserver.WithMaxTasks(0)},
-			want: "mockserver: WithMaxTasks: 0 is below 1; give the number of tasks to hold"},
+			want: "mockserver: WithMaxTasks: 0 is not from 1 to 2147483648; give the number of tasks to hold"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestNewDefaults(t *testing.T) {
 func TestMaxTasks(t *testing.T) {
 	ts := mockservertest.NewTestServer(t, mockserver.WithMaxTasks(2))
 	create := req{Method: "POST", Path: "/apis/text-to-sound", Body: `{"prompt":"rain"}`}
-	full := wantAnswer{503, detail("too many tasks: the mock holds 2 tasks, its limit; reset it (POST /__admin/reset) or raise the limit (--max-tasks)")}
+	full := wantAnswer{503, detail("too many tasks: the mock holds 2 tasks, its limit; reset it (POST /__admin/reset), raise the limit (--max-tasks) or let tasks expire (--task-ttl)")}
 
 	taskID(t, mustSend(t, ts.Client(), ts.URL, create))
 	ts.CreateTask(mockserver.NewTask{ID: "second"})
@@ -163,7 +163,7 @@ func TestCloseEndsHangs(t *testing.T) {
 		}
 		done <- s
 	}()
-	for ts.Task(id).Info().Polls == 0 {
+	for ts.Task(id).Info().InFlight == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	ts.Server().Close()

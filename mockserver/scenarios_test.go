@@ -319,14 +319,16 @@ func playCase(t *testing.T, tg target, sc *scenarios.Scenario, tc e2eCase) {
 		pos = next
 		latency := st.Latency.Draw(sc.LatencySeed("poll", n))
 
-		start := time.Now()
 		s, err := pollTask(t.Context(), c, tg.root, id, timeout)
-		took := time.Since(start)
 		if err != nil {
 			t.Fatalf("poll %d: %v", n+1, err)
 		}
-		if took < latency {
-			t.Errorf("poll %d was answered after %v, before its latency of %v", n+1, took, latency)
+		// On the manual clock a latency does not wait: the history
+		// records the answer as sent that much later.
+		if h := tg.info(t, id).History; len(h) > 0 {
+			if last := h[len(h)-1]; time.Duration(last.Sent-last.At) != latency && st.Fault == "" {
+				t.Errorf("poll %d: the history has it sent %v after it came, want its latency of %v", n+1, time.Duration(last.Sent-last.At), latency)
+			}
 		}
 		w := p.want
 		if w.RunID == runIDPlaceholder {
@@ -434,8 +436,8 @@ func checkWAV(t testing.TB, b []byte, d time.Duration) {
 }
 
 // TestLatencyBuiltInGo plays a scenario built in Go whose latencies give
-// only Min, which Latency documents as a fixed latency: each answer waits
-// at least that long, on every endpoint.
+// only Min, which Latency documents as a fixed latency: on the real clock
+// each answer waits at least that long, on every endpoint.
 func TestLatencyBuiltInGo(t *testing.T) {
 	t.Parallel()
 	const wait = 100 * time.Millisecond
@@ -449,7 +451,7 @@ func TestLatencyBuiltInGo(t *testing.T) {
 		},
 		Result: scenarios.Script{{Polls: 1, Normal: true, Latency: scenarios.Latency{Min: wait}}},
 	}
-	ts := mockservertest.NewTestServer(t, mockserver.WithScenarios(sc), mockserver.WithDefaultScenario(sc.Name))
+	ts := mockservertest.NewTestServer(t, mockserver.WithScenarios(sc), mockserver.WithDefaultScenario(sc.Name), mockserver.WithClock(scenarios.SystemClock()))
 	var id string
 	timed := func(name string, do func()) {
 		start := time.Now()
@@ -470,4 +472,30 @@ func TestLatencyBuiltInGo(t *testing.T) {
 		run := strconv.FormatInt(ts.Task(id).Info().RunID, 10)
 		checkWAV(t, mustSend(t, ts.Client(), ts.URL, req{Method: "GET", Path: "/apis/text-to-sound-result/" + run}).Body, soundLen)
 	})
+}
+
+// TestLatencyManualClock: on a manual clock a latency does not wait, so a
+// test driving the clock cannot deadlock on it; the history records each
+// answer as sent its latency after the request came.
+func TestLatencyManualClock(t *testing.T) {
+	t.Parallel()
+	const wait = 30 * time.Second
+	sc := &scenarios.Scenario{
+		Name:        "slow-answers",
+		Description: "every poll waits 30s",
+		Poll:        scenarios.Script{{Reply: &scenarios.Reply{Status: cambmock.StatusPending}, Latency: scenarios.Latency{Min: wait}}},
+	}
+	ts := mockservertest.NewTestServer(t, mockserver.WithScenarios(sc), mockserver.WithDefaultScenario(sc.Name))
+	task := ts.CreateTask(mockserver.NewTask{})
+	start := time.Now()
+	if s, err := pollTask(t.Context(), ts.Client(), ts.URL, task.ID(), 10*time.Second); err != nil || s.Status != "PENDING" {
+		t.Fatalf("poll: %+v, %v; want PENDING", s, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the poll took %v of real time; on a manual clock a latency must not wait", took)
+	}
+	h := task.Info().History
+	if len(h) != 1 || h[0].At != 0 || time.Duration(h[0].Sent) != wait || !h[0].Delivered {
+		t.Errorf("history %+v; want one delivered poll at 0s sent at %v", h, wait)
+	}
 }

@@ -1,197 +1,129 @@
 package mockserver
 
 import (
-	"hash/maphash"
-	"sync"
-	"sync/atomic"
+	"context"
+	"errors"
 	"time"
 
-	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/mockserver/judge"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
-// event kinds in a task's history.
-const (
-	kindPoll uint8 = iota + 1
-	kindResult
-	kindFile
-)
-
-// event is one answer a task gave, kept compact: a task keeps the last few.
-type event struct {
-	at     time.Duration // since the task was created
-	code   uint16        // HTTP status; 0 for a fault
-	step   uint16        // 1-based step of the script that answered; 0 if none
-	kind   uint8
-	status uint8 // index into statusNames; 0 if none
-	fault  uint8 // index into faultNames; 0 if none
+// A store holds a server's tasks, runs and create scripts: in process
+// ([newMemStore]) or in Redis, shared by replicas ([newRedisStore]). Every
+// method that changes a task does so atomically, so that concurrent
+// requests for one task, on one replica or many, each get their own step.
+type store interface {
+	// create stores a new task and allocates its run id. An id that is
+	// taken is an error wrapping ErrTaskExists; a full store, ErrFull.
+	create(ctx context.Context, spec taskSpec) (taskMeta, error)
+	// createStep advances scenario sc's create script, shared by every
+	// create request that picks it, and returns the step that answers
+	// (ok false: the script has run out and the create proceeds).
+	createStep(ctx context.Context, sc *scenario) (step scenarios.Step, index, n int, ok bool, err error)
+	// poll advances the task's poll script for a status request of kind
+	// and returns the step that answers it. An unknown task is ErrNoTask,
+	// one of another kind errWrongKind.
+	poll(ctx context.Context, id string, kind uint8) (ticket, error)
+	// result advances the result script of run id's task, if the run is
+	// ready, for a result request of one of kinds; a run never given is
+	// errNoRun, one of another kind errWrongKind.
+	result(ctx context.Context, run int64, kinds []uint8, file bool) (ticket, error)
+	// deliver records how a request of a task was answered.
+	deliver(ctx context.Context, t *ticket, ev judge.Event)
+	// undeliver marks the answer deliver recorded for t as not delivered
+	// after all: the connection failed as it was sent.
+	undeliver(ctx context.Context, t *ticket)
+	// task returns a snapshot of the task and its history.
+	task(ctx context.Context, id string) (snapshot, error)
+	// tasks returns snapshots of the tasks q selects, newest first, and
+	// how many tasks it selects in all.
+	tasks(ctx context.Context, q taskQuery) ([]snapshot, int, error)
+	// count returns how many tasks the store holds.
+	count(ctx context.Context) (int64, error)
+	// unknownRuns returns how many result requests named a run never given.
+	unknownRuns(ctx context.Context) (int64, error)
+	// reset forgets every task and run and restarts the create scripts.
+	reset(ctx context.Context) error
+	// clock is the scenario clock tasks are timed by.
+	clock() scenarios.Clock
+	// close releases what the store holds.
+	close() error
 }
 
-// statusNames and faultNames index the strings events refer to; a status
-// outside the table (off-spec) is kept as statusOther.
-var statusNames = [...]cambmock.Status{"", cambmock.StatusPending, cambmock.StatusSuccess, cambmock.StatusError,
-	cambmock.StatusTimeout, cambmock.StatusPaymentRequired, cambmock.StatusFailed}
+// errNoRun is returned (wrapped) for a run id no task has.
+var errNoRun = errors.New("no such run")
 
-const statusOther = uint8(len(statusNames))
+// errWrongKind is returned (wrapped) for a task or run asked for at
+// another kind's endpoint.
+var errWrongKind = errors.New("of another kind")
 
-var faultNames = [...]scenarios.Fault{"", scenarios.FaultReset, scenarios.FaultEmpty, scenarios.FaultMalformedJSON,
-	scenarios.FaultTruncated, scenarios.FaultHang}
-
-func statusIndex(s cambmock.Status) uint8 {
-	for i, n := range statusNames {
-		if n == s {
-			return uint8(i)
-		}
-	}
-	return statusOther
-}
-
-func faultIndex(f scenarios.Fault) uint8 {
-	for i, n := range faultNames {
-		if n == f {
-			return uint8(i)
-		}
-	}
-	return 0
-}
-
-// task is one task's state. Its fields after mu are guarded by mu.
-type task struct {
-	id        string
-	sc        *scenario
-	created   time.Time
-	runID     int64
-	seed      uint64        // derived from the prompt; picks the audio
-	length    time.Duration // of the audio
+// taskSpec is what a new task is made of.
+type taskSpec struct {
+	id        string // empty: a random id
+	scenario  uint16
+	kind      uint8
 	audioType string
-
-	mu        sync.Mutex
-	poll      scenarios.Position
-	result    scenarios.Position
-	polls     int32 // status polls answered
-	results   int32 // result requests answered
-	succeeded bool  // a SUCCESS with an integer run id was served
-	last      cambmock.Status
-	served    uint16 // a bit per status served (statusBit)
-	conduct   conduct
-	history   []event // ring of at most historySize, oldest at head
-	head      int
-	dropped   int32 // events that fell out of history
+	seed      uint64
+	length    time.Duration
 }
 
-func (t *task) record(e event, limit int) {
-	if limit <= 0 {
-		t.dropped++
-		return
-	}
-	if len(t.history) < limit {
-		t.history = append(t.history, e)
-		return
-	}
-	t.history[t.head] = e
-	t.head = (t.head + 1) % limit
-	t.dropped++
+// taskMeta is what a handler needs to know of a task.
+type taskMeta struct {
+	id        string
+	scenario  uint16
+	kind      uint8
+	runID     int64
+	seed      uint64
+	length    time.Duration
+	audioType string
+	created   time.Time // on the scenario clock
 }
 
-func (t *task) events() []event {
-	out := make([]event, 0, len(t.history))
-	out = append(out, t.history[t.head:]...)
-	return append(out, t.history[:t.head]...)
+// A ticket is the outcome of a request's arrival at a task: the step its
+// script chose, and how to record the delivery.
+type ticket struct {
+	meta taskMeta
+	// index is the step of the script that answers; -1 when the script
+	// has run out (or is empty) and the endpoint answers normally.
+	index int
+	// n counts the task's earlier requests of this endpoint, to seed
+	// latency draws.
+	n int
+	// at and real are the arrival since the task was created, on the
+	// scenario and the real clock.
+	at, real time.Duration
+	// ready is true, for a result, when the task has served a run id.
+	ready bool
+	// seq orders the task's requests by arrival.
+	seq int
+
+	endpoint judge.Endpoint
+	ref      any // the store's handle on the task
 }
 
-const shardCount = 64
-
-// store holds tasks and runs, sharded so that concurrent polls of different
-// tasks rarely share a lock.
-type store struct {
-	seed   maphash.Seed
-	count  atomic.Int64
-	shards [shardCount]shard
+// snapshot is a task as the admin API shows it.
+type snapshot struct {
+	meta      taskMeta
+	elapsed   time.Duration
+	polls     int // status polls answered
+	results   int // result requests answered
+	fetched   int // results delivered whole
+	inFlight  int // requests arrived and not answered yet
+	step      int // the poll step that answered last, 1-based; 0 before the first poll
+	last      string
+	served    map[string]bool // the statuses delivered
+	succeeded bool
+	expires   time.Time // zero: never
+	history   judge.History
 }
 
-type shard struct {
-	mu    sync.RWMutex
-	tasks map[string]*task
-	runs  map[int64]*task
-}
-
-func newStore() *store {
-	s := &store{seed: maphash.MakeSeed()}
-	for i := range s.shards {
-		s.shards[i].tasks = make(map[string]*task)
-		s.shards[i].runs = make(map[int64]*task)
-	}
-	return s
-}
-
-func (s *store) shardOf(id string) *shard {
-	return &s.shards[maphash.String(s.seed, id)%shardCount]
-}
-
-func (s *store) runShard(id int64) *shard {
-	return &s.shards[uint64(id)%shardCount]
-}
-
-func (s *store) get(id string) *task {
-	sh := s.shardOf(id)
-	sh.mu.RLock()
-	t := sh.tasks[id]
-	sh.mu.RUnlock()
-	return t
-}
-
-// add stores t unless its id is taken or the store holds limit tasks.
-func (s *store) add(t *task, limit int) (taken, full bool) {
-	sh := s.shardOf(t.id)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if sh.tasks[t.id] != nil {
-		return true, false
-	}
-	if s.count.Add(1) > int64(limit) {
-		s.count.Add(-1)
-		return false, true
-	}
-	sh.tasks[t.id] = t
-	return false, false
-}
-
-func (s *store) setRun(id int64, t *task) {
-	sh := s.runShard(id)
-	sh.mu.Lock()
-	sh.runs[id] = t
-	sh.mu.Unlock()
-}
-
-func (s *store) run(id int64) *task {
-	sh := s.runShard(id)
-	sh.mu.RLock()
-	t := sh.runs[id]
-	sh.mu.RUnlock()
-	return t
-}
-
-func (s *store) reset() {
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		sh.tasks = make(map[string]*task)
-		sh.runs = make(map[int64]*task)
-		sh.mu.Unlock()
-	}
-	s.count.Store(0)
-}
-
-// all returns every task, in no particular order.
-func (s *store) all() []*task {
-	var out []*task
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		for _, t := range sh.tasks {
-			out = append(out, t)
-		}
-		sh.mu.RUnlock()
-	}
-	return out
+// taskQuery selects tasks for the admin API.
+type taskQuery struct {
+	status   string // the last status delivered; empty: any
+	scenario string
+	kind     string
+	limit    int // at most this many; 0: no limit
+	offset   int // skip this many of the newest first
+	history  bool
 }

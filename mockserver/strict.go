@@ -1,142 +1,106 @@
 package mockserver
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
-// strictly validates every on-spec answer of the API against openapi.yaml
-// before it is sent ([WithStrict]). A violation is logged and answered
-// with a 500 that names it.
-func (s *Server) strictly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &strictWriter{ResponseWriter: w, s: s, r: r, header: http.Header{}}
-		next.ServeHTTP(sw, r)
-		sw.finish()
-	})
+// strictCache is what strict mode knows before it is asked: which
+// answers were checked when the server started, and the verdicts on
+// answers whose validity depends only on their operation, code and shape.
+type strictCache struct {
+	// exactRunIDs is true when every integer is a valid run_id of the
+	// status answer, so that a reply checked with one run id holds for all.
+	exactRunIDs bool
+	mu          sync.Mutex
+	verdicts    map[string]string // operation, code and shape -> "" or the violation
 }
 
-// strictWriter holds a response until it is validated. Audio is validated
-// by its headers when they are written, then streamed.
-type strictWriter struct {
-	http.ResponseWriter
-	s       *Server
-	r       *http.Request
-	header  http.Header
-	code    int
-	body    bytes.Buffer
-	through bool // the headers were checked when written; the body streams
-	sent    bool // the response went out
-}
-
-func (w *strictWriter) Header() http.Header {
-	if w.through {
-		return w.ResponseWriter.Header()
-	}
-	return w.header
-}
-
-func (w *strictWriter) WriteHeader(code int) {
-	if w.code != 0 {
-		return
-	}
-	w.code = code
-	if strings.HasPrefix(w.header.Get("Content-Type"), "audio/") && code < 300 {
-		// The audio is binary: its schema accepts any bytes, so the
-		// headers are all there is to check, and the body can stream.
-		w.through = true
-		if w.skip() || w.valid(nil) {
-			w.send(nil)
+// prepareStrict settles what strict mode can settle at start. On-spec
+// scenarios were checked against every kind's operations when they
+// loaded (scenarios.Scenario.Check), so their status bodies and errors
+// need no checking as they go out, but for the run id each carries.
+func (s *Server) prepareStrict() error {
+	s.strict.verdicts = map[string]string{}
+	s.strict.exactRunIDs = true
+	for _, k := range s.kinds {
+		sch := jsonSchemaOf(k.Status.Op, http.StatusOK)
+		if sch == nil || sch.Properties["run_id"] == nil || sch.Properties["run_id"].Value == nil {
+			continue
+		}
+		p := sch.Properties["run_id"].Value
+		if p.Min != nil || p.Max != nil || len(p.Enum) > 0 || p.MultipleOf != nil || p.Format != "" && p.Format != "int64" ||
+			len(p.OneOf)+len(p.AnyOf)+len(p.AllOf) > 0 || p.Not != nil {
+			s.strict.exactRunIDs = false
 		}
 	}
+	pending := s.spec.InProgressStatuses()
+	if len(pending) == 0 {
+		return errors.New("mockserver: the spec declares no status in progress")
+	}
+	s.pendingBody = (&scenarios.Reply{Status: pending[0]}).Body(0)
+	return nil
 }
 
-func (w *strictWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.WriteHeader(http.StatusOK)
+// strictOK checks an answer against the spec before it goes out. On a
+// violation it logs it, answers 500 naming it, and reports false.
+func (s *Server) strictOK(ex *exchange, code int, ct []string, body []byte, shape string, headers []string) bool {
+	if ex.scenario != nil && ex.scenario.OffSpec {
+		return true
 	}
-	if w.through {
-		if !w.sent {
-			return 0, errors.New("cambmock: response replaced after a strict violation")
+	key := ""
+	if shape != "" {
+		key = ex.op.ID + " " + strconv.Itoa(code) + " " + shape
+		for i := 0; i+1 < len(headers); i += 2 {
+			key += " " + http.CanonicalHeaderKey(headers[i])
 		}
-		return w.ResponseWriter.Write(b)
+		s.strict.mu.Lock()
+		v, ok := s.strict.verdicts[key]
+		s.strict.mu.Unlock()
+		if ok {
+			return s.strictVerdict(ex, code, v)
+		}
 	}
-	return w.body.Write(b)
-}
-
-// Unwrap lets a fault reach the connection.
-func (w *strictWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *strictWriter) finish() {
-	if w.through {
-		return
-	}
-	if e, ok := underlying[*exchange](w.ResponseWriter); ok && e.fault != "" && e.fault != scenarios.FaultMalformedJSON {
-		return // the fault took the connection
-	}
-	if w.code == 0 && w.body.Len() == 0 {
-		return // the handler wrote nothing: the client has gone
-	}
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	if w.skip() || w.valid(w.body.Bytes()) {
-		w.send(w.body.Bytes())
-	}
-}
-
-func (w *strictWriter) send(body []byte) {
-	h := w.ResponseWriter.Header()
-	for k, v := range w.header {
+	h := http.Header{}
+	for k, v := range ex.Header() {
 		h[k] = v
 	}
-	w.ResponseWriter.WriteHeader(w.code)
-	if len(body) > 0 {
-		w.ResponseWriter.Write(body)
+	for i := 0; i+1 < len(headers); i += 2 {
+		h.Set(headers[i], headers[i+1])
 	}
-	w.sent = true
+	h["Content-Type"] = ct
+	req, _ := http.NewRequest(ex.op.Method, ex.op.URL("1"), nil)
+	verdict := ""
+	if err := s.spec.ValidateResponse(context.Background(), req, code, h, body); err != nil {
+		verdict = err.Error()
+		var v *cambmock.Violations
+		if errors.As(err, &v) {
+			verdict = strings.Join(v.Problems, "; ")
+		}
+	}
+	if key != "" {
+		s.strict.mu.Lock()
+		s.strict.verdicts[key] = verdict
+		s.strict.mu.Unlock()
+	}
+	return s.strictVerdict(ex, code, verdict)
 }
 
-// skip reports whether the response is exempt from validation: it belongs
-// to an off-spec scenario, or plays a fault.
-func (w *strictWriter) skip() bool {
-	e, ok := underlying[*exchange](w.ResponseWriter)
-	if !ok {
-		return false
-	}
-	if e.fault != "" {
+func (s *Server) strictVerdict(ex *exchange, code int, verdict string) bool {
+	if verdict == "" {
 		return true
 	}
-	sc := w.s.scenarios[e.scenario]
-	return sc != nil && sc.OffSpec
-}
-
-// valid validates the held response; on a violation it logs it, answers
-// 500 naming it, and reports false.
-func (w *strictWriter) valid(body []byte) bool {
-	// kin-openapi only reads the request: a shallow copy with its own URL
-	// is enough, where Clone would copy the headers on every response.
-	rel, u := *w.r, *w.r.URL
-	u.Path = strings.TrimPrefix(u.Path, "/apis")
-	rel.URL = &u
-	err := w.s.spec.ValidateResponse(w.r.Context(), &rel, w.code, w.header, body)
-	if err == nil {
-		return true
+	s.log.Error("strict: the mock's own response violates the spec", "method", ex.method, "path", ex.path, "operation", ex.op.ID, "status", code, "violation", verdict)
+	for k := range ex.Header() {
+		delete(ex.Header(), k)
 	}
-	detail := err.Error()
-	var v *cambmock.Violations
-	if errors.As(err, &v) {
-		detail = strings.Join(v.Problems, "; ")
-	}
-	w.s.log.Error("strict: the mock's own response violates openapi.yaml",
-		"method", w.r.Method, "path", w.r.URL.Path, "status", w.code, "violation", detail)
-	writeError(w.ResponseWriter, http.StatusInternalServerError,
-		"cambmock --strict: the mock's "+strconv.Itoa(w.code)+" answer violates openapi.yaml: "+detail)
+	writeJSON(ex, http.StatusInternalServerError, detailBody("cambmock --strict: the mock's "+strconv.Itoa(code)+" answer violates the spec: "+verdict))
 	return false
 }

@@ -10,44 +10,82 @@ import (
 	"github.com/cambmock/cambmock"
 )
 
-// notifier wakes the goroutines waiting for something to happen to a
-// server's tasks. It costs the serving path one atomic load when nobody
-// waits.
-type notifier struct {
-	waiters atomic.Int32
-	mu      sync.Mutex
-	ch      chan struct{} // closed at the next change; nil when nobody took it
+// waiters wakes the goroutines waiting for something to happen to a
+// server's tasks: those waiting on one task when it changes, those waiting
+// for tasks to appear when one is created or the state reset. It costs the
+// serving path one atomic load when nobody waits, and a poll wakes only
+// the waiters of its own task.
+type waiters struct {
+	n      atomic.Int32
+	mu     sync.Mutex
+	byTask map[string]chan struct{} // closed at the task's next change
+	tasks  chan struct{}            // closed at the next creation or reset
 }
 
-// changed returns a channel closed at the next change.
-func (n *notifier) changed() <-chan struct{} {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.ch == nil {
-		n.ch = make(chan struct{})
+func (w *waiters) any() bool { return w.n.Load() > 0 }
+
+// changed returns a channel closed at the next change of task id, or of
+// the set of tasks when id is "".
+func (w *waiters) changed(id string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if id == "" {
+		if w.tasks == nil {
+			w.tasks = make(chan struct{})
+		}
+		return w.tasks
 	}
-	return n.ch
+	if w.byTask == nil {
+		w.byTask = map[string]chan struct{}{}
+	}
+	ch := w.byTask[id]
+	if ch == nil {
+		ch = make(chan struct{})
+		w.byTask[id] = ch
+	}
+	return ch
 }
 
-func (n *notifier) notify() {
-	if n.waiters.Load() == 0 {
+// wake wakes the waiters of task id, or of the set of tasks when id is "".
+func (w *waiters) wake(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if id != "" {
+		if ch := w.byTask[id]; ch != nil {
+			close(ch)
+			delete(w.byTask, id)
+		}
 		return
 	}
-	n.mu.Lock()
-	if n.ch != nil {
-		close(n.ch)
-		n.ch = nil
+	if w.tasks != nil {
+		close(w.tasks)
+		w.tasks = nil
 	}
-	n.mu.Unlock()
 }
 
-// until waits until cond holds or ctx ends.
-func (s *Server) until(ctx context.Context, cond func() bool) error {
-	s.notes.waiters.Add(1)
-	defer s.notes.waiters.Add(-1)
+// wakeAll wakes every waiter: a reset forgets every task.
+func (w *waiters) wakeAll() {
+	w.wake("")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, ch := range w.byTask {
+		close(ch)
+		delete(w.byTask, k)
+	}
+}
+
+// until waits until cond holds or ctx ends, waking when task id changes
+// ("" for the set of tasks).
+func (s *Server) until(ctx context.Context, id string, cond func() (bool, error)) error {
+	s.waiters.n.Add(1)
+	defer s.waiters.n.Add(-1)
 	for {
-		ch := s.notes.changed()
-		if cond() {
+		ch := s.waiters.changed(id)
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
 			return nil
 		}
 		select {
@@ -63,45 +101,49 @@ func (s *Server) until(ctx context.Context, cond func() bool) error {
 // ErrClosed is returned by the WaitFor methods when the server is closed.
 var ErrClosed = errors.New("the mock server was closed")
 
-// WaitForStatus waits until the task has been served status by a poll, or
-// ctx ends.
+// WaitForStatus waits until the task's client has been delivered status
+// by a poll (an answer the client gave up on does not count), or ctx ends.
+// A status no scenario of the server serves is an error at once.
 func (t *Task) WaitForStatus(ctx context.Context, status cambmock.Status) error {
-	bit := statusBit(status)
-	err := t.s.until(ctx, func() bool {
-		t.t.mu.Lock()
-		defer t.t.mu.Unlock()
-		return t.t.served&bit != 0 && (bit != otherBit || t.t.last == status)
+	if !t.s.statuses.has(status) {
+		return fmt.Errorf("waiting for task %s to be served %s: no scenario of this server serves %s; the statuses are %s", t.id, status, status, t.s.statuses.list())
+	}
+	err := t.s.until(ctx, t.id, func() (bool, error) {
+		sn, err := t.s.store.task(ctx, t.id)
+		if err != nil {
+			return false, err
+		}
+		return sn.served[string(status)], nil
 	})
 	if err != nil {
 		info := t.Info()
-		return fmt.Errorf("waiting for task %s to be served %s (it has had %d poll(s), the last served %s): %w", t.t.id, status, info.Polls, orNothing(info.Status), err)
+		return fmt.Errorf("waiting for task %s to be served %s (it has had %d poll(s), the last delivered %s): %w", t.id, status, info.Polls, orNothing(info.Status), err)
 	}
 	return nil
 }
 
-// WaitForPolls waits until the task has had n status polls, or ctx ends.
+// WaitForPolls waits until the task has answered n status polls (each
+// answer delivered, or given up on), or ctx ends.
 func (t *Task) WaitForPolls(ctx context.Context, n int) error {
-	err := t.s.until(ctx, func() bool {
-		t.t.mu.Lock()
-		defer t.t.mu.Unlock()
-		return int(t.t.polls) >= n
+	err := t.s.until(ctx, t.id, func() (bool, error) {
+		sn, err := t.s.store.task(ctx, t.id)
+		return err == nil && sn.polls >= n, err
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for task %s to be polled %d time(s) (it has been polled %d): %w", t.t.id, n, t.Info().Polls, err)
+		return fmt.Errorf("waiting for task %s to be polled %d time(s) (it has been polled %d): %w", t.id, n, t.Info().Polls, err)
 	}
 	return nil
 }
 
-// WaitForResult waits until the task's result (its audio, or a file URL's
-// download) has been served, or ctx ends.
+// WaitForResult waits until the task's result (its audio, JSON, or a file
+// URL's download) has been delivered whole, or ctx ends.
 func (t *Task) WaitForResult(ctx context.Context) error {
-	err := t.s.until(ctx, func() bool {
-		t.t.mu.Lock()
-		defer t.t.mu.Unlock()
-		return t.t.conduct.fetched > 0
+	err := t.s.until(ctx, t.id, func() (bool, error) {
+		sn, err := t.s.store.task(ctx, t.id)
+		return err == nil && sn.fetched > 0, err
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for the result of task %s to be fetched: %w", t.t.id, err)
+		return fmt.Errorf("waiting for the result of task %s to be fetched: %w", t.id, err)
 	}
 	return nil
 }
@@ -110,9 +152,13 @@ func (t *Task) WaitForResult(ctx context.Context) error {
 // ends, and returns them, oldest first: how a test finds the tasks a
 // client created.
 func (s *Server) WaitForTasks(ctx context.Context, n int) ([]*Task, error) {
-	err := s.until(ctx, func() bool { return s.tasks.count.Load() >= int64(n) })
+	err := s.until(ctx, "", func() (bool, error) {
+		c, err := s.store.count(ctx)
+		return c >= int64(n), err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("waiting for %d task(s) (the server holds %d): %w", n, s.tasks.count.Load(), err)
+		c, _ := s.store.count(context.Background())
+		return nil, fmt.Errorf("waiting for %d task(s) (the server holds %d): %w", n, c, err)
 	}
 	return s.Tasks(), nil
 }
@@ -123,8 +169,3 @@ func orNothing(s cambmock.Status) string {
 	}
 	return string(s)
 }
-
-// otherBit stands for every status outside statusNames.
-const otherBit = uint16(1) << statusOther
-
-func statusBit(s cambmock.Status) uint16 { return uint16(1) << statusIndex(s) }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -127,7 +126,10 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	return nil
 }
 
-// commandClient runs command once per matrix run.
+// commandClient runs command once per matrix run. The command and
+// everything it starts run in a process group of their own, which ends
+// with the run: at the deadline, and as soon as the command itself exits,
+// so that no background child outlives it.
 func commandClient(command string) func(context.Context, mockserver.MatrixEnv) error {
 	return func(ctx context.Context, env mockserver.MatrixEnv) error {
 		cmd := exec.CommandContext(ctx, "sh", "-c", command)
@@ -137,15 +139,24 @@ func commandClient(command string) func(context.Context, mockserver.MatrixEnv) e
 			"CAMBMOCK_SCENARIO="+env.Scenario,
 			"CAMBMOCK_ADMIN_URL="+env.AdminURL,
 		)
-		var out tailBuffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		// The command and all it starts stop at the deadline.
+		// The output goes to a file rather than a pipe, so that waiting for
+		// the command does not wait for children that hold the pipe open.
+		out, err := os.CreateTemp("", "cambmock-matrix-*.out")
+		if err != nil {
+			return fmt.Errorf("matrix: %w", err)
+		}
+		defer os.Remove(out.Name())
+		defer out.Close()
+		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		cmd.WaitDelay = 2 * time.Second
-		err := cmd.Run()
+		err = cmd.Run()
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 		if err != nil {
-			return &commandError{err: err, output: out.String()}
+			return &commandError{err: err, output: tail(out, 4096)}
 		}
 		return nil
 	}
@@ -160,26 +171,16 @@ type commandError struct {
 func (e *commandError) Error() string { return e.err.Error() }
 func (e *commandError) Unwrap() error { return e.err }
 
-// tailBuffer keeps the last 4 KiB written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 4096 {
-		t.buf = t.buf[len(t.buf)-4096:]
+// tail returns the last n bytes of f, as valid UTF-8.
+func tail(f *os.File, n int64) string {
+	info, err := f.Stat()
+	if err != nil {
+		return ""
 	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.ToValidUTF8(t.buf, nil))
+	off := max(info.Size()-n, 0)
+	b := make([]byte, info.Size()-off)
+	f.ReadAt(b, off)
+	return string(bytes.ToValidUTF8(b, nil))
 }
 
 func writeMatrix(w io.Writer, runs []mockserver.MatrixRun) {
@@ -210,6 +211,13 @@ func writeMatrix(w io.Writer, runs []mockserver.MatrixRun) {
 	for _, r := range runs {
 		for _, v := range r.Violations {
 			fmt.Fprintf(w, "  %s: %s\n", r.Scenario, v)
+		}
+		if !r.Passed() && strings.TrimSpace(r.Output) != "" {
+			fmt.Fprintf(w, "  %s: the client's output ended with:\n", r.Scenario)
+			lines := strings.Split(strings.TrimRight(r.Output, "\n"), "\n")
+			for _, l := range lines[max(len(lines)-5, 0):] {
+				fmt.Fprintf(w, "    | %s\n", l)
+			}
 		}
 	}
 	fmt.Fprintf(w, "%d of %d scenarios passed\n", passed, len(runs))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,7 +154,7 @@ func TestMatrixUsage(t *testing.T) {
 	}{
 		{[]string{"matrix"}, "matrix: no --client command; give the program to run, such as --client './my-client'"},
 		{[]string{"matrix", "--client", "true", "--only", "nope"}, `matrix: RunMatrix: unknown scenario "nope"; known scenarios: `},
-		{[]string{"matrix", "--client", "true", "--time-scale", "0"}, "matrix: RunMatrix: mockserver: WithTimeScale: 0 is not above 0 and at most 1000; give 0.01 to play scenarios 100 times faster"},
+		{[]string{"matrix", "--client", "true", "--time-scale", "0"}, "matrix: RunMatrix: mockserver: WithTimeScale: 0 is not from 0.0001 to 1000; give 0.01 to play scenarios 100 times faster"},
 		{[]string{"matrix", "--client", "true", "--deadline", "0s"}, "matrix: --deadline 0s is not above zero"},
 	} {
 		r := runCmd(t, nil, tt.args...)
@@ -161,4 +162,78 @@ func TestMatrixUsage(t *testing.T) {
 			t.Errorf("cambmock %v: exit %d, error %v; want 2, %q", tt.args, r.code, r.err, tt.want)
 		}
 	}
+}
+
+// TestMatrixClientsThatNeverRan: a client that cannot start, or exits at
+// once, creates no task and fails every scenario, with its output shown.
+func TestMatrixClientsThatNeverRan(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, client, want string
+	}{
+		{"no such file", "./no-such-file", "no-task: the client created no task and exited 127"},
+		{"exit 0", "exit 0", "no-task: the client created no task and exited 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCmd(t, nil, "matrix", "--only", "success", "--only", "error", "--deadline", "5s", "--client", tc.client)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			for _, want := range []string{"success: " + tc.want, "error: " + tc.want, "0 of 2 scenarios passed"} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("the table lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			if tc.name == "no such file" && !strings.Contains(r.stdout, "| sh: 1: ./no-such-file: not found") {
+				t.Errorf("the table does not show the client's stderr:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// TestMatrixExitAfterSuccess: a client whose task reported SUCCESS but that
+// exits non-zero fails the run, naming why; one that exits non-zero on an
+// ERROR task has its reason.
+func TestMatrixExitAfterSuccess(t *testing.T) {
+	t.Parallel()
+	client := "CAMBMOCK_TEST_CLIENT=good " + strconv.Quote(os.Args[0]) + "; exit 3"
+	r := runCmd(t, nil, "matrix", "--only", "success", "--only", "error", "--time-scale", "0.01", "--min-interval", "50ms",
+		"--deadline", "5s", "--client", client)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "success: exit: the client failed (exit status 3) although its task reported SUCCESS with a run id") {
+		t.Errorf("the table does not fail the success run for its exit:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "error: exit:") || !strings.Contains(r.stdout, "1 of 2 scenarios passed") {
+		t.Errorf("an exit after ERROR is the scenario's own reason, not a failure:\n%s", r.stdout)
+	}
+}
+
+// TestMatrixEndsBackgroundChildren: what a client starts in the background
+// ends with the run, not at the deadline.
+func TestMatrixEndsBackgroundChildren(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	start := time.Now()
+	r := runCmd(t, nil, "matrix", "--only", "success", "--deadline", "20s", "--client", "sleep 60 & echo $! > "+strconv.Quote(pidFile))
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the run took %v: it waited for the background child", took)
+	}
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1 (no task)", r.code)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for range 100 {
+		if err := syscall.Kill(pid, 0); err != nil {
+			return // gone
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	t.Errorf("the client's background child %d outlived the run", pid)
 }

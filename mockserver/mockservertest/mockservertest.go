@@ -66,7 +66,7 @@ func newForTest(t testing.TB, opts []mockserver.Option) *mockserver.Server {
 	t.Helper()
 	manual := scenarios.NewManualClock(Start)
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	all := append([]mockserver.Option{mockserver.WithClock(manual), mockserver.WithStrict(true), mockserver.WithLogger(logger)}, opts...)
+	all := append([]mockserver.Option{mockserver.WithClock(manual), mockserver.WithStrict(true), mockserver.WithLogger(logger), mockserver.WithTaskTTL(0)}, opts...)
 	srv, err := mockserver.New(all...)
 	if err != nil {
 		t.Fatalf("mockservertest.NewTestServer: %v", err)
