@@ -225,7 +225,7 @@ func TestStrictCatchesViolations(t *testing.T) {
 		{
 			name: "404 not declared",
 			spec: func(t *testing.T) *cambmock.Spec {
-				return edit(t, "        '404':\n          $ref: '#/components/responses/NotFound'\n", "", 2)
+				return edit(t, "        '404':\n          $ref: '#/components/responses/NotFound'\n", "", 15)
 			},
 			req: func(*testing.T, *mockservertest.TestServer) req {
 				return req{Method: "GET", Path: "/apis/text-to-sound/no-such-task"}
@@ -236,7 +236,7 @@ func TestStrictCatchesViolations(t *testing.T) {
 		},
 		{
 			name: "audio type not declared",
-			spec: func(t *testing.T) *cambmock.Spec { return edit(t, "audio/wav:", "audio/mpeg:", 1) },
+			spec: func(t *testing.T) *cambmock.Spec { return edit(t, "audio/wav:", "audio/mpeg:", 2) },
 			req: func(t *testing.T, ts *mockservertest.TestServer) req {
 				task := ts.CreateTask(mockserver.NewTask{Scenario: "done"})
 				if s, err := pollTask(t.Context(), ts.Client(), ts.URL, task.ID(), 10*time.Second); err != nil || s.Status != "SUCCESS" {
