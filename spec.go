@@ -1,7 +1,10 @@
 // Package cambmock holds what the rest of cambmock shares about camb.ai's
-// text-to-sound API: the OpenAPI document (openapi.yaml, embedded), the router
-// that finds an operation for a request, and the words of the domain, such as
-// [Status] and [ExceptionReason].
+// API: the OpenAPI document (openapi.yaml, embedded), which describes the
+// whole family of polled tasks (text-to-sound, the default kind, tts,
+// dubbing, transcription and more), the family read from its x-cambmock
+// extensions ([Spec.Kinds]), the router that finds an operation for a
+// request, and the words of the domain, such as [Status] and
+// [ExceptionReason].
 //
 // The mock server lives in package mockserver, the scenario model and engine
 // in package scenarios, and the contract suite in package contract.

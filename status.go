@@ -5,8 +5,8 @@ import (
 	"slices"
 )
 
-// Status is the status of a text-to-sound task, as the status endpoint
-// reports it in TaskStatusResponse.status.
+// Status is the status of a task of any kind, as the status endpoints
+// report it in TaskStatusResponse.status.
 type Status string
 
 // The statuses openapi.yaml declares (schema TaskStatus). Every status but

@@ -226,7 +226,7 @@ func TestStrictCatchesViolations(t *testing.T) {
 		{
 			name: "404 not declared",
 			spec: func(t *testing.T) *cambmock.Spec {
-				return edit(t, "        '404':\n          $ref: '#/components/responses/NotFound'\n", "", 2)
+				return edit(t, "        '404':\n          $ref: '#/components/responses/NotFound'\n", "", 15)
 			},
 			req: func(*testing.T, *mockservertest.TestServer) req {
 				return req{Method: "GET", Path: "/apis/text-to-sound/no-such-task"}
