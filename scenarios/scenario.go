@@ -27,8 +27,10 @@ type Scenario struct {
 	// Create scripts the create requests that choose this scenario, counted
 	// across the server; it may be empty. Poll scripts each task's status
 	// polls and is never empty. Result scripts each task's result requests
-	// (GET /text-to-sound-result/{run_id}); it may be empty. When a Create
-	// or Result script runs out, the endpoint answers normally.
+	// (such as GET /text-to-sound-result/{run_id}); it may be empty. When a
+	// Create or Result script runs out, the endpoint answers normally. The
+	// scripts play on any kind of task: they answer the create, status and
+	// result operations of the kind the task is.
 	Create, Poll, Result Script
 
 	// File is where the scenario was loaded from, for messages; empty for
@@ -79,6 +81,10 @@ type Reply struct {
 	// Extra holds fields beyond the four the spec names, as the live API
 	// might add; the spec allows them and the contract suite warns of them.
 	Extra map[string]json.RawMessage
+
+	// Line and Column locate the status value in its file, for messages;
+	// zero for replies built in Go.
+	Line, Column int
 }
 
 // RunID is the run_id a Reply serves.
