@@ -23,6 +23,10 @@
 // do both, and report every problem in every file, each as a *[LoadError]
 // whose message reads "file:line:column: problem".
 //
+// A scenario built in Go skips Parse, so [Scenario.Validate] applies
+// Parse's rules to it. Package mockserver calls Validate on every scenario
+// it is given, and Check on every on-spec one, and refuses one that fails.
+//
 // # Scenario file format
 //
 // A scenario file holds one YAML document, a mapping, of at most

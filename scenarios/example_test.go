@@ -84,6 +84,22 @@ poll:
 	// queued.yaml:3:13: poll step 1: unknown status "QUEUED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway
 }
 
+// A scenario built in Go skips Parse; Validate applies Parse's rules to it.
+func ExampleScenario_Validate() {
+	sc := &scenarios.Scenario{
+		Name:        "flaky",
+		Description: "a reset, then SUCCESS",
+		Poll: scenarios.Script{
+			{Polls: 1, Fault: scenarios.FaultReset},
+			{Polls: 1}, // answers nothing
+		},
+	}
+	fmt.Println(sc.Validate())
+	// Output:
+	// scenario "flaky": poll step 2 answers nothing; give it a Reply, an Error or a Fault
+	// scenario "flaky": poll step 2 is the last and lasts 1 poll, but the last poll step must last forever, since a task answers every poll; set its Polls to 0
+}
+
 // The manual clock plays ten minutes of a task's life in microseconds: a
 // client polls every 30 seconds of the clock's time until the task is done.
 func ExampleScript_At() {

@@ -13,6 +13,9 @@ import (
 // A Scenario is a named script of how the API behaves for one task: what
 // each status poll answers, and optionally what the create and result
 // requests answer.
+//
+// A Scenario built in Go should pass [Scenario.Validate], as every one
+// [Parse] returns does, and [Scenario.Check] unless it is OffSpec.
 type Scenario struct {
 	Name        string // unique within a server; letters, digits and dashes
 	Description string // one line, shown by `cambmock scenarios`
