@@ -21,7 +21,10 @@
 // kind of task it declares; that is also where a status is checked, since
 // the statuses are the spec's to declare. [Load], [LoadPath] and [Builtins]
 // do both, and report every problem in every file, each as a *[LoadError]
-// whose message reads "file:line:column: problem".
+// whose message reads "file:line:column: problem". They read only regular
+// files (a symbolic link is followed only to one) of at most [MaxFileSize]
+// bytes: a named pipe, a device or a socket is refused without waiting on
+// it, and a file too large is refused from its size before it is read.
 //
 // A scenario built in Go skips Parse, so [Scenario.Validate] applies
 // Parse's rules to it. Package mockserver calls Validate on every scenario
