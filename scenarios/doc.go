@@ -32,10 +32,10 @@
 //
 // # Scenario file format
 //
-// A scenario file holds one YAML document, a mapping, of at most
-// [MaxFileSize] bytes (1 MiB). Every key below may appear once in its
-// mapping; any other key is an error, and so are YAML anchors and aliases
-// (& and *). [Load] reads the files whose names end in .yaml or .yml, and
+// A scenario file is a regular file (or a symbolic link to one) of at most
+// [MaxFileSize] bytes (1 MiB) holding one YAML document, a mapping. Every
+// key below may appear once in its mapping; any other key is an error, and
+// so are YAML anchors and aliases (& and *). [Load] reads the files whose names end in .yaml or .yml, and
 // each must define a name that no other file defines.
 //
 // The top-level keys are:
@@ -150,7 +150,8 @@
 //   - truncated: the headers and part of the body are sent, then the
 //     connection is closed, as when a download drops.
 //   - hang: the request is never answered, until the client gives up, the
-//     server closes or the server's hang limit passes.
+//     server closes or the server's hang limit passes (see "Latency and
+//     hang on each clock" below).
 //
 // Any step may also give latency, how long the answer waits before its headers
 // are sent: a duration such as 2s, or a range such as 50ms..400ms (both ends
@@ -159,6 +160,8 @@
 // from the range with [Latency.Draw], seeded by [Scenario.LatencySeed] from
 // the file's seed, the endpoint and the request's number, so every run of
 // the scenario draws the same latencies and a different seed draws others.
+// The step that answers is chosen when the request arrives; the latency
+// delays only its answer.
 //
 // Loading checks every scenario against the spec, in both directions.
 // A scenario without "off_spec: true" is on-spec: it must serve only what
@@ -216,4 +219,29 @@
 // poll after that gets SUCCESS with an allocated run_id and the extra field
 // progress. The first download of the result is cut off; the retry gets it
 // whole.
+//
+// # Latency and hang on each clock
+//
+// Scripts play by the scenario clock, the [Clock] a server is given. How a
+// latency and a hang play depends on that clock:
+//
+//   - On the real clock ([SystemClock]), a latency waits that long before
+//     the answer's headers are sent. A hang ends when the client gives up,
+//     the server closes, or the server's hang limit passes
+//     (mockserver.WithHangLimit, 2 minutes by default).
+//   - With a time scale (mockserver.WithTimeScale, cambmock serve
+//     --time-scale), both are scaled: at a scale of 0.01 a latency of 2s
+//     waits 20ms. The hang limit is measured on the scenario clock, so a
+//     2-minute limit ends a hang after 1.2 seconds.
+//   - On a [ManualClock], a latency does not wait: the answer goes out at
+//     once, and the task's history records it as delivered that much later
+//     on the scenario clock. A hang ends when the client gives up, the
+//     server closes, or the manual clock is moved past the hang limit
+//     (measured from when the hang began); a bound of the same length in
+//     real time also applies, so that nothing hangs forever in a test that
+//     never moves the clock.
+//
+// So a test on a manual clock plays a script's ten minutes, latencies
+// included, in microseconds; only a hang needs the clock moved (or a short
+// hang limit) to end before the client gives up.
 package scenarios

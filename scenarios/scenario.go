@@ -163,7 +163,9 @@ const (
 	// the connection, as a dropped download does.
 	FaultTruncated Fault = "truncated"
 	// FaultHang accepts the request and never answers, until the client
-	// gives up, the server closes, or the server's hang limit passes.
+	// gives up, the server closes, or the server's hang limit passes (on
+	// a ManualClock, once the clock is moved past it; see the package
+	// documentation, "Latency and hang on each clock").
 	FaultHang Fault = "hang"
 )
 
@@ -173,7 +175,9 @@ func Faults() []Fault {
 }
 
 // Latency is how long a step waits before it answers: Min when Max is not
-// above it, else a duration between the two drawn by [Latency.Draw].
+// above it, else a duration between the two drawn by [Latency.Draw]. It is
+// time on the scenario clock: the package documentation ("Latency and hang
+// on each clock") says how the real, scaled and manual clocks play it.
 type Latency struct {
 	Min, Max time.Duration
 }
