@@ -105,7 +105,7 @@ func TestAdminScenarios(t *testing.T) {
 			t.Errorf("scenario %s: off_spec %v with violations %q", sc.Name, sc.OffSpec, sc.Violations)
 		}
 		if sc.Name == "drift-failed-status" {
-			wantV := []string{`poll step 2: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]`}
+			wantV := []string{`poll step 2: unknown status "FAILED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED`}
 			if diff := cmp.Diff(wantV, sc.Violations); diff != "" {
 				t.Errorf("drift-failed-status violations mismatch (-want +got):\n%s", diff)
 			}

@@ -145,7 +145,7 @@ func TestNewRefusesOffSpecGoScenario(t *testing.T) {
 		{
 			name: "status FAILED",
 			sc:   &scenarios.Scenario{Name: "failed", Poll: scenarios.Script{{Reply: &scenarios.Reply{Status: cambmock.StatusFailed}}}},
-			want: `mockserver: scenario "failed": poll step 1 violates openapi.yaml: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]` + fix,
+			want: `mockserver: scenario "failed": poll step 1: unknown status "FAILED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway`,
 		},
 		{
 			name: "429 without Retry-After",

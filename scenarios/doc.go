@@ -4,25 +4,38 @@
 // writes it), the built-in library ([Builtins], [BuiltinFS]) and the pure
 // engine that plays them ([Script.At], timed by a [Clock]).
 //
-// A scenario scripts how camb.ai's text-to-sound API behaves for one task:
+// A scenario scripts how camb.ai's API behaves for one task:
 // "PENDING for two polls, then SUCCESS", "a 429 with Retry-After, then
-// SUCCESS", "the connection is reset on the second poll". The package serves
-// no HTTP and starts no goroutines: package mockserver plays scenarios on a
-// socket, and package contract uses the off-spec ones to prove that its
-// checks can fail.
+// SUCCESS", "the connection is reset on the second poll". Any scenario plays
+// on any kind of task the spec declares (text-to-sound, tts, dub and the
+// rest of camb.ai's polled-task family): its create, poll and result
+// scripts answer that kind's create, status and result operations. The
+// package serves no HTTP and starts no goroutines: package mockserver plays
+// scenarios on a socket, and package contract uses the off-spec ones to
+// prove that its checks can fail.
 //
 // Loading has two stages. [Parse] checks a file on its own: its YAML, its
 // keys, their types and how its steps fit together. [Scenario.Check] then
-// compares what the scenario serves with openapi.yaml. [Load], [LoadPath]
-// and [Builtins] do both, and report every problem in every file, each as a
-// *[LoadError] whose message reads "file:line:column: problem".
+// compares what the scenario serves with the spec in force (the embedded
+// openapi.yaml, or another one given to [cambmock.ParseSpec]), for every
+// kind of task it declares; that is also where a status is checked, since
+// the statuses are the spec's to declare. [Load], [LoadPath] and [Builtins]
+// do both, and report every problem in every file, each as a *[LoadError]
+// whose message reads "file:line:column: problem". They read only regular
+// files (a symbolic link is followed only to one) of at most [MaxFileSize]
+// bytes: a named pipe, a device or a socket is refused without waiting on
+// it, and a file too large is refused from its size before it is read.
+//
+// A scenario built in Go skips Parse, so [Scenario.Validate] applies
+// Parse's rules to it. Package mockserver calls Validate on every scenario
+// it is given, and Check on every on-spec one, and refuses one that fails.
 //
 // # Scenario file format
 //
-// A scenario file holds one YAML document, a mapping, of at most
-// [MaxFileSize] bytes (1 MiB). Every key below may appear once in its
-// mapping; any other key is an error, and so are YAML anchors and aliases
-// (& and *). [Load] reads the files whose names end in .yaml or .yml, and
+// A scenario file is a regular file (or a symbolic link to one) of at most
+// [MaxFileSize] bytes (1 MiB) holding one YAML document, a mapping. Every
+// key below may appear once in its mapping; any other key is an error, and
+// so are YAML anchors and aliases (& and *). [Load] reads the files whose names end in .yaml or .yml, and
 // each must define a name that no other file defines.
 //
 // The top-level keys are:
@@ -34,16 +47,16 @@
 //   - description: required; one line, not empty, saying what the scenario
 //     plays. Spaces around it are dropped.
 //   - off_spec: true or false; default false. It says that the scenario
-//     serves something openapi.yaml forbids, as explained below.
+//     serves something the spec forbids, as explained below.
 //   - seed: a whole number from 0 to 18446744073709551615; default 0. It
 //     picks the latencies drawn from ranges, as explained below.
-//   - poll: required; the script of a task's status polls
-//     (GET /text-to-sound/{task_id}).
-//   - create: optional; the script of the create requests
-//     (POST /text-to-sound) that choose the scenario.
-//   - result: optional; the script of a task's result requests
-//     (GET /text-to-sound-result/{run_id}), which begin once the task has
-//     succeeded.
+//   - poll: required; the script of a task's status polls (its kind's
+//     status operation, such as GET /text-to-sound/{task_id}).
+//   - create: optional; the script of the create requests that choose the
+//     scenario (each kind's create operation, such as POST /text-to-sound).
+//   - result: optional; the script of a task's result requests (its kind's
+//     result operation, such as GET /text-to-sound-result/{run_id}), which
+//     begin once the task has succeeded.
 //
 // A script is a list of at least one step; leave the key out rather than
 // give an empty list. A poll script plays once for each task: it counts that
@@ -95,9 +108,11 @@
 //
 // with these keys, of which only status is required:
 //
-//   - status: SUCCESS, PENDING, TIMEOUT, ERROR or PAYMENT_REQUIRED, the
-//     statuses openapi.yaml declares. An off-spec scenario may serve any
-//     string, such as FAILED.
+//   - status: one of the statuses the spec declares (the enum of
+//     components.schemas.TaskStatus; in the embedded openapi.yaml SUCCESS,
+//     PENDING, TIMEOUT, ERROR or PAYMENT_REQUIRED). An off-spec scenario
+//     may serve any string, such as FAILED. Parse takes any string; loading
+//     refuses a status the spec in force does not declare.
 //   - run_id: auto, a whole number of 0 or more, or null. auto serves a run
 //     id the server allocates for the task, the same on every poll.
 //     Default: auto for SUCCESS, null for every other status. An off-spec
@@ -135,7 +150,8 @@
 //   - truncated: the headers and part of the body are sent, then the
 //     connection is closed, as when a download drops.
 //   - hang: the request is never answered, until the client gives up, the
-//     server closes or the server's hang limit passes.
+//     server closes or the server's hang limit passes (see "Latency and
+//     hang on each clock" below).
 //
 // Any step may also give latency, how long the answer waits before its headers
 // are sent: a duration such as 2s, or a range such as 50ms..400ms (both ends
@@ -144,17 +160,22 @@
 // from the range with [Latency.Draw], seeded by [Scenario.LatencySeed] from
 // the file's seed, the endpoint and the request's number, so every run of
 // the scenario draws the same latencies and a different seed draws others.
+// The step that answers is chosen when the request arrives; the latency
+// delays only its answer.
 //
-// Loading checks every scenario against openapi.yaml, in both directions.
+// Loading checks every scenario against the spec, in both directions.
 // A scenario without "off_spec: true" is on-spec: it must serve only what
-// the spec allows. Each status body and each error (its code, headers,
-// content type and body) must be one the spec declares for the operation
-// its script answers, and beyond the schemas:
+// the spec allows, whatever kind of task plays it. Each status must be one
+// the spec declares, and each status body and each error (its code,
+// headers, content type and body) one the spec declares for the operation
+// its script answers, for every kind (a result script is not checked
+// against kinds without a result operation). Beyond the schemas:
 //
 //   - a SUCCESS must carry an integer run_id, so the client has a result
 //     to fetch;
-//   - a terminal status (any but PENDING) must stay served: it may appear
-//     only in the last poll step, which lasts forever;
+//   - a terminal status (one that TaskStatus's x-in-progress-statuses does
+//     not list; in the embedded openapi.yaml any but PENDING) must stay
+//     served: it may appear only in the last poll step, which lasts forever;
 //   - no step may play the malformed-json fault.
 //
 // A scenario marked "off_spec: true" must break at least one of these
@@ -196,6 +217,31 @@
 // poll gets the 429. The second poll gets PENDING, and so does every poll in
 // the 5 seconds from the second, each after 100 to 300 milliseconds; every
 // poll after that gets SUCCESS with an allocated run_id and the extra field
-// progress. The first download of the audio is cut off; the retry gets it
+// progress. The first download of the result is cut off; the retry gets it
 // whole.
+//
+// # Latency and hang on each clock
+//
+// Scripts play by the scenario clock, the [Clock] a server is given. How a
+// latency and a hang play depends on that clock:
+//
+//   - On the real clock ([SystemClock]), a latency waits that long before
+//     the answer's headers are sent. A hang ends when the client gives up,
+//     the server closes, or the server's hang limit passes
+//     (mockserver.WithHangLimit, 2 minutes by default).
+//   - With a time scale (mockserver.WithTimeScale, cambmock serve
+//     --time-scale), both are scaled: at a scale of 0.01 a latency of 2s
+//     waits 20ms. The hang limit is measured on the scenario clock, so a
+//     2-minute limit ends a hang after 1.2 seconds.
+//   - On a [ManualClock], a latency does not wait: the answer goes out at
+//     once, and the task's history records it as delivered that much later
+//     on the scenario clock. A hang ends when the client gives up, the
+//     server closes, or the manual clock is moved past the hang limit
+//     (measured from when the hang began); a bound of the same length in
+//     real time also applies, so that nothing hangs forever in a test that
+//     never moves the clock.
+//
+// So a test on a manual clock plays a script's ten minutes, latencies
+// included, in microseconds; only a hang needs the clock moved (or a short
+// hang limit) to end before the client gives up.
 package scenarios

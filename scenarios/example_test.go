@@ -49,13 +49,55 @@ poll:
         Retry-After: "1"
     polls: 2
     for: 5s
-  - status: DONE
+  - Status: SUCCESS
 `
 	_, err := scenarios.Parse("rate-limited.yaml", []byte(file))
 	fmt.Println(err)
 	// Output:
 	// rate-limited.yaml:3:5: poll step 1 has both "polls" and "for"; give one
-	// rate-limited.yaml:9:13: unknown status "DONE"; allowed: SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED (or mark the scenario "off_spec: true" to serve it anyway)
+	// rate-limited.yaml:9:5: unknown key "Status" in poll step 2; did you mean "status"?
+}
+
+// Parse takes any status, since which statuses exist is the spec's to say;
+// Check refuses one the spec in force does not declare.
+func ExampleScenario_Check() {
+	const file = `description: QUEUED, then PENDING, then SUCCESS
+poll:
+  - status: QUEUED
+    polls: 1
+  - status: PENDING
+    polls: 1
+  - status: SUCCESS
+`
+	sc, err := scenarios.Parse("queued.yaml", []byte(file))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	spec, err := cambmock.LoadSpec()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(sc.Check(spec))
+	// Output:
+	// queued.yaml:3:13: poll step 1: unknown status "QUEUED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway
+}
+
+// A scenario built in Go skips Parse; Validate applies Parse's rules to it.
+func ExampleScenario_Validate() {
+	sc := &scenarios.Scenario{
+		Name:        "flaky",
+		Description: "a reset, then SUCCESS",
+		Poll: scenarios.Script{
+			{Polls: 1, Fault: scenarios.FaultReset},
+			{Polls: 1}, // answers nothing
+		},
+	}
+	fmt.Println(sc.Validate())
+	// Output:
+	// scenario "flaky": poll step 2 answers nothing; give it a Reply, an Error or a Fault
+	// scenario "flaky": poll step 2 is the last and lasts 1 poll, but the last poll step must last forever, since a task answers every poll; set its Polls to 0
 }
 
 // The manual clock plays ten minutes of a task's life in microseconds: a
@@ -67,6 +109,11 @@ poll:
     for: 10m
   - status: SUCCESS
 `))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	spec, err := cambmock.LoadSpec()
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -88,7 +135,7 @@ poll:
 			status = st.Reply.Status
 			fmt.Printf("after %v: %s\n", elapsed, status)
 		}
-		if status.Terminal() {
+		if spec.Terminal(status) {
 			break
 		}
 		if _, err := clock.Advance(30 * time.Second); err != nil {

@@ -14,7 +14,8 @@ import (
 )
 
 // Format writes sc in the scenario file format, so that Parse gives back
-// an equal scenario (but for File and the steps' Line and Column). comment,
+// an equal scenario (but for File and the Line and Column of its steps and
+// replies). comment,
 // if not empty, is written first as YAML comment lines.
 func Format(sc *Scenario, comment string) ([]byte, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode}

@@ -13,7 +13,7 @@ import (
 
 // FuzzParse checks that Parse never panics, that every error it returns is
 // made of *LoadError values naming the file, and that every scenario it
-// returns is one the engine can play.
+// returns is one the engine can play and passes Validate.
 func FuzzParse(f *testing.F) {
 	builtin := scenarios.BuiltinFS()
 	files, err := fs.Glob(builtin, "*.yaml")
@@ -79,6 +79,9 @@ func FuzzParse(f *testing.F) {
 			for i, st := range s.script {
 				checkStep(t, s.name, i, len(s.script), st)
 			}
+		}
+		if err := sc.Validate(); err != nil {
+			t.Errorf("Parse returned a scenario that fails Validate: %v", err)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -22,27 +23,39 @@ func BuiltinFS() fs.FS { return builtin }
 
 // Builtins parses and checks the built-in scenario library.
 func Builtins(spec *cambmock.Spec) ([]*Scenario, error) {
-	return load(builtin, spec, func(name string) string { return "scenarios/" + name })
+	return load(builtin, spec, func(name string) string { return "scenarios/" + name }, nil)
 }
 
 // Load parses and checks every scenario file (*.yaml or *.yml) in fsys and
 // its folders, and returns the scenarios sorted by name. Two files that
 // define one name are an error. Every problem in every file is reported.
+//
+// Load reads only regular files, as fs.Stat reports them (so a symbolic
+// link is followed only to a regular file), and none larger than
+// [MaxFileSize]: a named pipe, a device or a socket with a scenario file's
+// name is refused before a byte is read from it, and so is a file whose
+// size is too large. A file that grows past the limit as it is read is
+// refused having read one byte more than the limit.
 func Load(fsys fs.FS, spec *cambmock.Spec) ([]*Scenario, error) {
-	return load(fsys, spec, func(name string) string { return name })
+	return load(fsys, spec, func(name string) string { return name }, nil)
 }
 
 // LoadPath is [Load] for a path on disk that names a scenario file or a
-// folder of them; errors name files by their path.
+// folder of them; errors name files by their path. A path that is neither
+// (a named pipe, a device such as /dev/zero, or a link to one) is refused
+// at once, as are such files in the folder.
 func LoadPath(p string, spec *cambmock.Spec) ([]*Scenario, error) {
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("scenarios: %w", err)
 	}
 	if !info.IsDir() {
-		data, err := os.ReadFile(p)
+		if !info.Mode().IsRegular() {
+			return nil, &LoadError{File: p, Err: fmt.Errorf("not a regular file (%s); give a scenario file or a folder of them", modeName(info.Mode()))}
+		}
+		data, err := readFile(p, info, func() (fs.File, error) { return openFile(p) })
 		if err != nil {
-			return nil, fmt.Errorf("scenarios: %w", err)
+			return nil, err
 		}
 		sc, err := parseAndCheck(p, data, spec)
 		if err != nil {
@@ -50,14 +63,23 @@ func LoadPath(p string, spec *cambmock.Spec) ([]*Scenario, error) {
 		}
 		return []*Scenario{sc}, nil
 	}
-	return load(os.DirFS(p), spec, func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) })
+	join := func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) }
+	return load(os.DirFS(p), spec, join, func(name string) (fs.File, error) { return openFile(join(name)) })
+}
+
+// openFile opens a file on disk for reading without waiting for a writer,
+// should it have become a named pipe since it was looked at.
+func openFile(name string) (fs.File, error) {
+	return os.OpenFile(name, os.O_RDONLY|openNonblock, 0)
 }
 
 func isScenarioFile(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
 
-func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string) ([]*Scenario, error) {
+// load reads the scenario files of fsys. display names a file in
+// messages; open, when not nil, opens one in place of fsys.Open.
+func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string, open func(string) (fs.File, error)) ([]*Scenario, error) {
 	var (
 		out  []*Scenario
 		errs []error
@@ -71,12 +93,27 @@ func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string) ([]*Scen
 		if d.IsDir() || !isScenarioFile(path.Base(name)) {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, name)
+		file := display(name)
+		// Stat follows a symbolic link, so a link to a regular file is
+		// read and a link to anything else is refused.
+		info, err := fs.Stat(fsys, name)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", display(name), err))
+			errs = append(errs, &LoadError{File: file, Err: fmt.Errorf("cannot be read: %w", pathCause(err))})
 			return nil
 		}
-		file := display(name)
+		if !info.Mode().IsRegular() {
+			errs = append(errs, &LoadError{File: file, Err: fmt.Errorf("not a regular file (%s); replace it with a scenario file, or move it out of the folder", modeName(info.Mode()))})
+			return nil
+		}
+		opener := func() (fs.File, error) { return fsys.Open(name) }
+		if open != nil {
+			opener = func() (fs.File, error) { return open(name) }
+		}
+		data, err := readFile(file, info, opener)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
 		sc, err := parseAndCheck(file, data, spec)
 		if err != nil {
 			errs = append(errs, err)
@@ -98,6 +135,71 @@ func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string) ([]*Scen
 	}
 	slices.SortFunc(out, func(a, b *Scenario) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// readFile reads the regular file that info describes, refusing it from
+// its size when it is larger than MaxFileSize, and reading at most one byte
+// more than that should it have grown. It reads nothing from a file that
+// is no longer regular once opened.
+func readFile(file string, info fs.FileInfo, open func() (fs.File, error)) ([]byte, error) {
+	tooLarge := func(size int64) error {
+		return &LoadError{File: file, Err: fmt.Errorf("file is %d bytes; a scenario file may have at most %d", size, MaxFileSize)}
+	}
+	if info.Size() > MaxFileSize {
+		return nil, tooLarge(info.Size())
+	}
+	f, err := open()
+	if err != nil {
+		return nil, &LoadError{File: file, Err: fmt.Errorf("cannot be read: %w", pathCause(err))}
+	}
+	defer f.Close()
+	opened, err := f.Stat()
+	if err != nil {
+		return nil, &LoadError{File: file, Err: fmt.Errorf("cannot be read: %w", pathCause(err))}
+	}
+	switch {
+	case !opened.Mode().IsRegular():
+		return nil, &LoadError{File: file, Err: fmt.Errorf("not a regular file (%s); give a scenario file", modeName(opened.Mode()))}
+	case opened.Size() > MaxFileSize:
+		return nil, tooLarge(opened.Size())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, &LoadError{File: file, Err: fmt.Errorf("cannot be read: %w", pathCause(err))}
+	}
+	if len(data) > MaxFileSize {
+		return nil, &LoadError{File: file, Err: fmt.Errorf("file is over %d bytes; a scenario file may have at most %d", MaxFileSize, MaxFileSize)}
+	}
+	return data, nil
+}
+
+// pathCause drops the operation and path an *fs.PathError repeats, since
+// the message names the file already.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// modeName says what kind of file mode describes, for messages.
+func modeName(mode fs.FileMode) string {
+	switch {
+	case mode.IsDir():
+		return "a folder"
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "a character device"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	case mode&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "an irregular file"
 }
 
 func parseAndCheck(file string, data []byte, spec *cambmock.Spec) (*Scenario, error) {

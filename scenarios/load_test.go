@@ -70,7 +70,7 @@ func TestBuiltinViolations(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		"drift-failed-status":          {`poll step 2: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]`},
+		"drift-failed-status":          {`poll step 2: unknown status "FAILED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED`},
 		"drift-html-error":             {`poll step 1: header Content-Type has unexpected value: "text/html; charset=utf-8"`},
 		"drift-missing-retry-after":    {`poll step 1: header "Retry-After" missing`},
 		"drift-run-id-string":          {`poll step 2: body /run_id: value must be an integer`},
@@ -86,9 +86,10 @@ func TestBuiltinViolations(t *testing.T) {
 
 func TestLoadCheckErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		text string
-		want string
+		name   string
+		text   string
+		want   string
+		reason string
 	}{
 		{
 			name: "429 without Retry-After",
@@ -191,6 +192,46 @@ poll:
 x.yaml:6:5: poll step 2 violates openapi.yaml: SUCCESS without an integer run_id: the client has no result to fetch; fix the step, or mark the scenario "off_spec: true"`,
 		},
 		{
+			name: "unknown status",
+			text: `description: x
+poll:
+  - status: FAILED
+`,
+			want: `x.yaml:3:13: poll step 1: unknown status "FAILED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway`,
+		},
+		{
+			name: "empty status",
+			text: `description: x
+poll:
+  - status: ""
+`,
+			want: `x.yaml:3:13: poll step 1: unknown status ""; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway`,
+		},
+		{
+			name:   "unknown status that ends",
+			reason: "an undeclared status is reported as unknown, not also as a terminal status that ends",
+			text: `description: x
+poll:
+  - status: QUEUED
+    polls: 1
+  - status: SUCCESS
+`,
+			want: `x.yaml:3:13: poll step 1: unknown status "QUEUED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway`,
+		},
+		{
+			name:   "unknown status and another problem",
+			reason: "the schema's complaint about the status is left out, as the unknown status says more",
+			text: `description: x
+poll:
+  - status: DONE
+    polls: 2
+  - status: SUCCESS
+    run_id: null
+`,
+			want: `x.yaml:3:13: poll step 1: unknown status "DONE"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway
+x.yaml:5:5: poll step 2 violates openapi.yaml: SUCCESS without an integer run_id: the client has no result to fetch; fix the step, or mark the scenario "off_spec: true"`,
+		},
+		{
 			name: "off-spec scenario that conforms",
 			text: `description: x
 off_spec: true
@@ -212,6 +253,9 @@ poll:
 			}
 			if diff := cmp.Diff(tc.want, err.Error()); diff != "" {
 				t.Errorf("Load(...) mismatch (-want +got):\n%s", diff)
+				if tc.reason != "" {
+					t.Logf("reason: %s", tc.reason)
+				}
 			}
 			var le *scenarios.LoadError
 			if !errors.As(err, &le) || le.File != "x.yaml" {
@@ -245,7 +289,7 @@ poll:
 		Name: "built",
 		Poll: scenarios.Script{{Reply: &scenarios.Reply{Status: "FAILED"}}},
 	}
-	want := `poll step 1 violates openapi.yaml: body /status: value is not one of the allowed values ["SUCCESS","PENDING","TIMEOUT","ERROR","PAYMENT_REQUIRED"]; fix the step, or mark the scenario "off_spec: true"`
+	want := `poll step 1: unknown status "FAILED"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway`
 	if err := built.Check(spec); err == nil || err.Error() != want {
 		t.Errorf("Check() of a Go-built off-spec scenario = %v; want %q", err, want)
 	}
@@ -363,7 +407,7 @@ func TestLoadPath(t *testing.T) {
 	})
 	t.Run("folder with a bad file", func(t *testing.T) {
 		_, err := scenarios.LoadPath(filepath.Join(dir, "bad"), spec)
-		want := bad + `:3:13: unknown status "DONE"; allowed: SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED (or mark the scenario "off_spec: true" to serve it anyway)`
+		want := bad + `:3:13: poll step 1: unknown status "DONE"; openapi.yaml declares SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED; mark the scenario "off_spec: true" to serve it anyway`
 		if err == nil || err.Error() != want {
 			t.Errorf("LoadPath(folder) = %v; want %q", err, want)
 		}

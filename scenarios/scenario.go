@@ -13,6 +13,9 @@ import (
 // A Scenario is a named script of how the API behaves for one task: what
 // each status poll answers, and optionally what the create and result
 // requests answer.
+//
+// A Scenario built in Go should pass [Scenario.Validate], as every one
+// [Parse] returns does, and [Scenario.Check] unless it is OffSpec.
 type Scenario struct {
 	Name        string // unique within a server; letters, digits and dashes
 	Description string // one line, shown by `cambmock scenarios`
@@ -27,8 +30,10 @@ type Scenario struct {
 	// Create scripts the create requests that choose this scenario, counted
 	// across the server; it may be empty. Poll scripts each task's status
 	// polls and is never empty. Result scripts each task's result requests
-	// (GET /text-to-sound-result/{run_id}); it may be empty. When a Create
-	// or Result script runs out, the endpoint answers normally.
+	// (such as GET /text-to-sound-result/{run_id}); it may be empty. When a
+	// Create or Result script runs out, the endpoint answers normally. The
+	// scripts play on any kind of task: they answer the create, status and
+	// result operations of the kind the task is.
 	Create, Poll, Result Script
 
 	// File is where the scenario was loaded from, for messages; empty for
@@ -79,6 +84,10 @@ type Reply struct {
 	// Extra holds fields beyond the four the spec names, as the live API
 	// might add; the spec allows them and the contract suite warns of them.
 	Extra map[string]json.RawMessage
+
+	// Line and Column locate the status value in its file, for messages;
+	// zero for replies built in Go.
+	Line, Column int
 }
 
 // RunID is the run_id a Reply serves.
@@ -154,7 +163,9 @@ const (
 	// the connection, as a dropped download does.
 	FaultTruncated Fault = "truncated"
 	// FaultHang accepts the request and never answers, until the client
-	// gives up, the server closes, or the server's hang limit passes.
+	// gives up, the server closes, or the server's hang limit passes (on
+	// a ManualClock, once the clock is moved past it; see the package
+	// documentation, "Latency and hang on each clock").
 	FaultHang Fault = "hang"
 )
 
@@ -164,7 +175,9 @@ func Faults() []Fault {
 }
 
 // Latency is how long a step waits before it answers: Min when Max is not
-// above it, else a duration between the two drawn by [Latency.Draw].
+// above it, else a duration between the two drawn by [Latency.Draw]. It is
+// time on the scenario clock: the package documentation ("Latency and hang
+// on each clock") says how the real, scaled and manual clocks play it.
 type Latency struct {
 	Min, Max time.Duration
 }
