@@ -282,7 +282,7 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, rel string, resp 
 	}
 	var save *audioFile
 	if p.recorder != nil && check != nil {
-		save = p.recorder.audio(rel)
+		save = p.recorder.audio(rel, resp.ContentLength)
 		if save != nil {
 			body = io.TeeReader(body, save)
 		}
