@@ -137,6 +137,9 @@ func TestPathsThatLeaveAPIs(t *testing.T) {
 		{"/apis/text-to-sound/a%2F..%2F..%2Finternal", `the path "/apis/text-to-sound/a%2F..%2F..%2Finternal" holds an encoded slash or a backslash`},
 		{"/apis/text-to-sound/a%2fb", `holds an encoded slash or a backslash`},
 		{"/apis/text-to-sound/a%5C..%5Cb", `holds an encoded slash or a backslash`},
+		{"/apis/text-to-sound/a%252Fb", `holds an encoded slash or a backslash`},
+		{"/apis/..;/internal", `holds a dot segment ("..;")`},
+		{"/apis/%2e%2e;x=1/internal", `holds a dot segment ("..;x=1")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -155,8 +158,10 @@ func TestPathsThatLeaveAPIs(t *testing.T) {
 	mu.Unlock()
 
 	// A path that stays under /apis still passes.
-	if resp, _, _ := get(t, ps.Client(), ps.URL+"/apis/text-to-sound/a.b..c"); resp.StatusCode != 200 {
-		t.Errorf("GET /apis/text-to-sound/a.b..c = %d; want it forwarded", resp.StatusCode)
+	for _, path := range []string{"/apis/text-to-sound/a.b..c", "/apis/text-to-sound/...", "/apis/text-to-sound/a;b"} {
+		if resp, _, _ := get(t, ps.Client(), ps.URL+path); resp.StatusCode != 200 {
+			t.Errorf("GET %s = %d; want it forwarded", path, resp.StatusCode)
+		}
 	}
 }
 

@@ -300,17 +300,22 @@ func (p *Proxy) scrubber(r *http.Request) scrubber {
 }
 
 // pathProblem says why the proxy must not forward a request for u, or "".
-// u.Path is decoded, so a percent-encoded dot segment shows as one.
+// u.Path is decoded, so a percent-encoded dot segment shows as one; what
+// would be one after a second decoding (%252e%252e) or before a path
+// parameter (..;x), as some servers read paths, is refused too.
 func pathProblem(u *url.URL) string {
 	escaped := u.EscapedPath()
-	lower := strings.ToLower(escaped)
-	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(u.Path, `\`) {
-		return fmt.Sprintf("the path %q holds an encoded slash or a backslash, which the upstream may read as a separator; send the path with plain slashes only", escaped)
+	for _, form := range []string{strings.ToLower(escaped), strings.ToLower(u.Path)} {
+		if strings.Contains(form, "%2f") || strings.Contains(form, "%5c") || strings.Contains(form, `\`) {
+			return fmt.Sprintf("the path %q holds an encoded slash or a backslash, which the upstream may read as a separator; send the path with plain slashes only", escaped)
+		}
 	}
 	for _, seg := range strings.Split(u.Path, "/") {
 		twice, _ := url.PathUnescape(seg)
-		if seg == "." || seg == ".." || twice == "." || twice == ".." {
-			return fmt.Sprintf("the path %q holds a dot segment (%q), which could leave /apis on the upstream; send the path without . or .. segments", escaped, seg)
+		for _, s := range []string{seg, twice} {
+			if s, _, _ = strings.Cut(s, ";"); s == "." || s == ".." {
+				return fmt.Sprintf("the path %q holds a dot segment (%q), which could leave /apis on the upstream; send the path without . or .. segments", escaped, seg)
+			}
 		}
 	}
 	if c := path.Clean(u.Path); c != "/apis" && !strings.HasPrefix(c, "/apis/") {
