@@ -16,10 +16,20 @@ const proxyHelp = `Usage: cambmock proxy [flags]
 Forwards every request under /apis to the upstream API unchanged (your own
 x-api-key passes through; it is never logged or stored) and checks each
 request and answer against openapi.yaml with the contract suite's checks.
-Each violation is logged once per kind with a count, and the running summary
-is at GET /__admin/violations. With --enforce a violating answer is replaced
-by a 502 naming the violation, so tests running through the proxy fail
-loudly. Audio streams through without being held.
+Each kind of violation is logged once, when first seen, and counted after;
+when the proxy stops it logs one line per kind with its count. The running
+summary is at GET /__admin/violations. With --enforce a violating answer is
+replaced by a 502 naming the violation, so tests running through the proxy
+fail loudly. Audio streams through without being held, checked as a WAV on
+the way: audio the upstream cuts off is a violation, and the client sees
+the break.
+
+The proxy asks the upstream for uncompressed answers (Accept-Encoding:
+identity) and passes an encoded one through undecoded. It refuses (400) a
+path with . or .. segments or encoded slashes, which could leave /apis, and
+(413) a request body over 1 MiB. The upstream URL may carry user:password@
+for HTTP basic auth; logs, error answers and /__admin/health show it as
+[redacted], as they do an API key the upstream echoes.
 
 Example:
   cambmock proxy --upstream https://client.camb.ai/apis --addr 127.0.0.1:8081
@@ -30,10 +40,16 @@ Example:
 const recordHelp = `Usage: cambmock record [flags]
 
 The proxy (see cambmock proxy --help) plus a recorder: for each task whose
-traffic passes through, it writes DIR/rec-TASK.yaml, a scenario of what the
-upstream actually did (each answer to the status polls, with how long it
-held), when the task reaches a terminal status or the recorder stops.
-Files are written atomically and hold no API key. Replay them with
+traffic passes through, it writes DIR/rec-ID-HASH.yaml, a scenario of what
+the upstream actually did (each answer to the status polls, with how long it
+held), when the task reaches a terminal status or the recorder stops. ID is
+up to 24 characters of the task id (lower-case letters, digits, dashes) and
+HASH 10 hex digits of its SHA-256: each task has a file of its own. Files
+are written atomically and hold no API key: one the upstream echoes is
+written as [redacted]. With --keep-audio each task's audio is saved beside
+its scenario as rec-ID-HASH.wav, up to --max-audio-bytes. At start the
+recorder removes the temporary files (.rec-*) a killed one left in DIR:
+run one recorder per folder. Replay the files with
 cambmock serve --scenarios DIR (optionally --time-scale 0.01).
 
 Example:
@@ -49,11 +65,12 @@ type proxyConfig struct {
 	logLevel  string
 	out       string
 	keepAudio bool
+	maxAudio  int
 }
 
 func parseProxy(name, help string, args []string, stdout io.Writer, getenv func(string) string) (*proxyConfig, error) {
 	fs := newFlags(name, help, stdout, getenv)
-	upstream := fs.String("upstream", "CAMBMOCK_UPSTREAM", cambmock.LiveBaseURL, "the upstream API's base `URL`")
+	upstream := fs.String("upstream", "CAMBMOCK_UPSTREAM", cambmock.LiveBaseURL, "the upstream API's base `URL`; user:password@ in it is sent as HTTP basic auth and shown as [redacted]")
 	addr := fs.String("addr", "CAMBMOCK_PROXY_ADDR", "127.0.0.1:8081", "`host:port` to listen on")
 	enforce := fs.Bool("enforce", "CAMBMOCK_ENFORCE", "replace an answer that violates the contract by a 502 naming the violation")
 	timeout := fs.Duration("timeout", "CAMBMOCK_UPSTREAM_TIMEOUT", 60*time.Second, "how long the upstream may take to start answering before the client gets a 504")
@@ -62,18 +79,24 @@ func parseProxy(name, help string, args []string, stdout io.Writer, getenv func(
 	c := &proxyConfig{}
 	var out *string
 	var keep *bool
+	var maxAudio *int
 	if name == "record" {
 		out = fs.String("out", "CAMBMOCK_RECORD_DIR", "", "the `folder` to write scenario files into (created if missing)")
 		keep = fs.Bool("keep-audio", "CAMBMOCK_KEEP_AUDIO", "save each task's result audio beside its scenario")
+		maxAudio = fs.Int("max-audio-bytes", "CAMBMOCK_MAX_AUDIO_BYTES", proxy.DefaultMaxAudioBytes,
+			"the most `bytes` of audio --keep-audio saves per task; a larger audio is not kept (the client still gets it whole)")
 	}
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	*c = proxyConfig{upstream: *upstream, addr: *addr, enforce: *enforce, timeout: *timeout, logFormat: *logFormat, logLevel: *logLevel}
 	if name == "record" {
-		c.out, c.keepAudio = *out, *keep
+		c.out, c.keepAudio, c.maxAudio = *out, *keep, *maxAudio
 		if c.out == "" {
 			return nil, usageError("record: no --out folder; give one such as --out ./recorded")
+		}
+		if c.maxAudio <= 0 {
+			return nil, usageError("record: --max-audio-bytes %d is not above zero; give the most bytes of audio to keep per task, such as %d", c.maxAudio, proxy.DefaultMaxAudioBytes)
 		}
 	}
 	if c.timeout <= 0 {
@@ -98,7 +121,9 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 	opts := []proxy.Option{proxy.WithEnforce(c.enforce), proxy.WithLogger(logger), proxy.WithTimeout(c.timeout)}
 	var rec *proxy.Recorder
 	if name == "record" {
-		if rec, err = proxy.NewRecorder(proxy.RecorderConfig{Dir: c.out, Source: c.upstream, KeepAudio: c.keepAudio, Logger: logger}); err != nil {
+		// The recorder shows the upstream's userinfo as [redacted].
+		cfg := proxy.RecorderConfig{Dir: c.out, Source: c.upstream, KeepAudio: c.keepAudio, MaxAudioBytes: int64(c.maxAudio), Logger: logger}
+		if rec, err = proxy.NewRecorder(cfg); err != nil {
 			return err
 		}
 		opts = append(opts, proxy.WithRecorder(rec))
@@ -111,12 +136,13 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("%s: %w; is another server on that port? choose another with --addr", name, err)
 	}
-	logger.Info("cambmock "+name+" listening", "base_url", "http://"+ln.Addr().String()+"/apis", "upstream", c.upstream,
+	logger.Info("cambmock "+name+" listening", "base_url", "http://"+ln.Addr().String()+"/apis", "upstream", p.Upstream(),
 		"enforce", c.enforce, "violations", "http://"+ln.Addr().String()+"/__admin/violations")
 	err = runHTTP(ctx, ln, p, logger, c.timeout+2*time.Minute, nil)
 	if rec != nil {
 		rec.Flush()
 	}
+	p.LogSummary()
 	s := p.Summary()
 	logger.Info("cambmock "+name+" summary", "requests", s.Requests, "responses", s.Responses, "violations", len(s.Findings), "warnings", len(s.Drift.Warnings))
 	return err

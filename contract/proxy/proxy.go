@@ -4,6 +4,19 @@
 // cambmock proxy does. With [WithEnforce] an answer that violates the spec
 // is replaced by a 502 naming the violation. A [Recorder] turns what each
 // task did into a scenario file the mock can replay.
+//
+// What the proxy refuses to forward: a request path with dot segments
+// ("." or "..", also percent-encoded) or encoded slashes, or one that does
+// not stay under /apis (400), and a request body over [MaxBodySize] (413).
+// It asks the upstream for uncompressed answers (Accept-Encoding: identity)
+// and passes an answer encoded anyway through undecoded and unchecked.
+//
+// What the proxy never shows: the password or user name of an upstream
+// URL such as http://user:pass@host/apis (it authenticates with them, as
+// HTTP basic auth, unless the client sends its own Authorization) and the
+// API keys it forwards. Both are replaced by [redacted] in its logs,
+// its error answers and its admin API; keys shorter than 4 characters are
+// placeholders, not secrets, and are left as they are.
 package proxy
 
 import (
@@ -17,8 +30,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cambmock/cambmock"
@@ -29,6 +45,18 @@ import (
 // answers it holds to check; larger answers stream through unchecked.
 const MaxBodySize = 1 << 20
 
+// After answering 413 to a body over MaxBodySize, the proxy reads and drops
+// the rest of it, at most maxDrain bytes for at most drainTime, so that a
+// client that sends its whole body before reading can read the answer.
+const (
+	maxDrain  = 64 << 20
+	drainTime = 10 * time.Second
+)
+
+// maxLoggedKinds bounds how many kinds of finding the proxy logs one by
+// one; beyond it they are only counted, in the summary.
+const maxLoggedKinds = 1000
+
 // An Option configures a [Proxy].
 type Option func(*Proxy) error
 
@@ -38,8 +66,8 @@ func WithEnforce(enforce bool) Option {
 	return func(p *Proxy) error { p.enforce = enforce; return nil }
 }
 
-// WithLogger sets the logger that gets a line per request and per
-// violation; the default discards them.
+// WithLogger sets the logger that gets a line per request and one per
+// kind of violation, the first time it is seen; the default discards them.
 func WithLogger(l *slog.Logger) Option {
 	return func(p *Proxy) error {
 		if l == nil {
@@ -62,7 +90,8 @@ func WithSpec(spec *cambmock.Spec) Option {
 }
 
 // WithTransport sends upstream requests through rt; the default is a
-// transport with the timeouts of [WithTimeout].
+// transport with the timeouts of [WithTimeout] and compression disabled.
+// Whatever rt does, the proxy asks for Accept-Encoding: identity.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(p *Proxy) error {
 		if rt == nil {
@@ -99,25 +128,48 @@ func WithRecorder(r *Recorder) Option {
 // Proxy is the checking proxy, an http.Handler. It serves the API under
 // /apis (forwarded to the upstream base URL) and its own admin API under
 // /__admin/: violations (the running summary) and health.
+//
+// An answer the upstream breaks off in the middle is broken off to the
+// client too, so the client sees the break: as httputil.ReverseProxy
+// does, ServeHTTP then panics with [http.ErrAbortHandler], which net/http
+// takes as "drop this connection" without logging.
+//
+// A Proxy is safe for concurrent use.
 type Proxy struct {
-	upstream  *url.URL
+	upstream  *url.URL      // without userinfo
+	user      *url.Userinfo // the upstream URL's, or nil
+	shown     string        // the upstream URL as the proxy shows it
+	secrets   []string      // the user name and password of user
 	spec      *cambmock.Spec
+	keyHeader string
 	monitor   *contract.Monitor
 	enforce   bool
 	log       *slog.Logger
 	transport http.RoundTripper
 	timeout   time.Duration
 	recorder  *Recorder
+
+	keys keyring
+
+	mu          sync.Mutex
+	logged      map[string]bool // finding kinds logged
+	loggedFull  bool
+	encodings   atomic.Int64 // answers with a Content-Encoding not asked for
+	brokenOff   atomic.Int64 // answers the upstream broke off
+	refusedPath atomic.Int64
 }
 
 // New returns a proxy to upstream, the API's base URL, such as
 // https://client.camb.ai/apis.
 func New(upstream string, opts ...Option) (*Proxy, error) {
 	u, err := url.Parse(strings.TrimSuffix(upstream, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("proxy: upstream %q is not a base URL such as https://client.camb.ai/apis", upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("proxy: upstream %q is not a base URL such as https://client.camb.ai/apis", redactURLString(upstream))
 	}
-	p := &Proxy{upstream: u, log: slog.New(slog.DiscardHandler), timeout: 60 * time.Second}
+	p := &Proxy{shown: redactURL(u), user: u.User, secrets: userinfoSecrets(u), log: slog.New(slog.DiscardHandler),
+		timeout: 60 * time.Second, logged: map[string]bool{}}
+	u.User = nil
+	p.upstream = u
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, errors.New("proxy: an option is nil")
@@ -126,6 +178,12 @@ func New(upstream string, opts ...Option) (*Proxy, error) {
 			return nil, fmt.Errorf("proxy: %w", err)
 		}
 	}
+	if p.spec == nil {
+		if p.spec, err = cambmock.LoadSpec(); err != nil {
+			return nil, fmt.Errorf("proxy: %w", err)
+		}
+	}
+	p.keyHeader = p.spec.APIKeyHeader()
 	if p.monitor, err = contract.NewMonitor(p.spec); err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
@@ -137,13 +195,64 @@ func New(upstream string, opts ...Option) (*Proxy, error) {
 			ResponseHeaderTimeout: p.timeout,
 			MaxIdleConnsPerHost:   32,
 			IdleConnTimeout:       90 * time.Second,
+			// Answers are checked and passed on as they come: never
+			// ask for gzip, never decode it behind the client's back.
+			DisableCompression: true,
 		}
 	}
 	return p, nil
 }
 
-// Summary returns what the proxy has seen so far.
-func (p *Proxy) Summary() contract.Summary { return p.monitor.Summary() }
+// Upstream returns the upstream base URL as the proxy shows it (in its
+// health answer and in logs): any user name and password replaced by
+// [redacted].
+func (p *Proxy) Upstream() string { return p.shown }
+
+// Summary returns what the proxy has seen so far, scrubbed of the API keys
+// it forwarded most recently and of the upstream URL's userinfo.
+func (p *Proxy) Summary() contract.Summary {
+	s := p.monitor.Summary()
+	sc := newScrubber(append(p.keys.all(), p.secrets...)...)
+	if len(sc.forms) == 0 {
+		return s
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return s
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return s
+	}
+	if b, err = json.Marshal(sc.JSON(v)); err != nil {
+		return s
+	}
+	var out contract.Summary
+	if json.Unmarshal(b, &out) != nil {
+		return s
+	}
+	return out
+}
+
+// LogSummary logs what the proxy saw: one line per finding with its count,
+// and how many answers were broken off or encoded without being asked. Call
+// it when the proxy stops, as cambmock proxy does.
+func (p *Proxy) LogSummary() {
+	s := p.Summary()
+	for _, f := range s.Findings {
+		p.log.Warn("violation summary", "check", f.Check, "operation", f.Operation, "problem", f.Problem, "count", f.Count,
+			"first", f.First, "last", f.Last)
+	}
+	if n := p.brokenOff.Load(); n > 0 {
+		p.log.Warn("answers the upstream broke off", "count", n)
+	}
+	if n := p.encodings.Load(); n > 0 {
+		p.log.Warn("answers with a Content-Encoding the proxy did not ask for, passed through undecoded", "count", n)
+	}
+	if n := p.refusedPath.Load(); n > 0 {
+		p.log.Warn("requests refused for a path that could leave /apis", "count", n)
+	}
+}
 
 // ServeHTTP forwards API requests and serves the admin API.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -153,10 +262,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/__admin/violations" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, p.Summary())
 	case r.URL.Path == "/__admin/health" && r.Method == http.MethodGet:
-		s := p.Summary()
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "upstream": p.upstream.String(), "requests": s.Requests, "findings": len(s.Findings), "enforce": p.enforce})
+		s := p.monitor.Summary()
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "upstream": p.shown, "requests": s.Requests, "findings": len(s.Findings), "enforce": p.enforce})
 	default:
-		writeError(w, http.StatusNotFound, "cambmock proxy: no route for "+r.Method+" "+r.URL.Path+"; the API is under /apis, the proxy's own under /__admin/violations and /__admin/health")
+		writeError(w, http.StatusNotFound, "cambmock proxy: no route for "+r.Method+" "+p.scrubber(r).String(r.URL.Path)+"; the API is under /apis, the proxy's own under /__admin/violations and /__admin/health")
 	}
 }
 
@@ -184,21 +293,72 @@ func copyHeader(dst, src http.Header) {
 	}
 }
 
+// scrubber returns the scrubber of what the proxy shows about r: its API
+// key and the upstream URL's userinfo.
+func (p *Proxy) scrubber(r *http.Request) scrubber {
+	return newScrubber(append([]string{r.Header.Get(p.keyHeader)}, p.secrets...)...)
+}
+
+// pathProblem says why the proxy must not forward a request for u, or "".
+// u.Path is decoded, so a percent-encoded dot segment shows as one; what
+// would be one after a second decoding (%252e%252e) or before a path
+// parameter (..;x), as some servers read paths, is refused too.
+func pathProblem(u *url.URL) string {
+	escaped := u.EscapedPath()
+	for _, form := range []string{strings.ToLower(escaped), strings.ToLower(u.Path)} {
+		if strings.Contains(form, "%2f") || strings.Contains(form, "%5c") || strings.Contains(form, `\`) {
+			return fmt.Sprintf("the path %q holds an encoded slash or a backslash, which the upstream may read as a separator; send the path with plain slashes only", escaped)
+		}
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		twice, _ := url.PathUnescape(seg)
+		for _, s := range []string{seg, twice} {
+			if s, _, _ = strings.Cut(s, ";"); s == "." || s == ".." {
+				return fmt.Sprintf("the path %q holds a dot segment (%q), which could leave /apis on the upstream; send the path without . or .. segments", escaped, seg)
+			}
+		}
+	}
+	if c := path.Clean(u.Path); c != "/apis" && !strings.HasPrefix(c, "/apis/") {
+		return fmt.Sprintf("the path %q is not under /apis once cleaned (%q); the proxy forwards only the API under /apis", escaped, c)
+	}
+	return ""
+}
+
+// readUpTo reads r until it ends or has given more than limit bytes. It
+// returns every byte it read (limit+1 when over) and whether r held more
+// than limit, so a caller that goes on reading r loses nothing.
+func readUpTo(r io.Reader, limit int64) (data []byte, over bool, err error) {
+	data, err = io.ReadAll(io.LimitReader(r, limit+1))
+	return data, int64(len(data)) > limit, err
+}
+
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	key := r.Header.Get(p.keyHeader)
+	p.keys.add(key)
+	sc := p.scrubber(r)
+	if problem := pathProblem(r.URL); problem != "" {
+		p.refusedPath.Add(1)
+		writeError(w, http.StatusBadRequest, "cambmock proxy: "+sc.String(problem))
+		p.logRequest(r, sc, http.StatusBadRequest, start, "refused: the path could leave /apis")
+		return
+	}
 	rel := strings.TrimPrefix(r.URL.Path, "/apis")
-	body, truncated, err := cambmock.ReadLimited(r.Body, MaxBodySize)
+	if r.ContentLength > MaxBodySize {
+		p.tooLarge(w, r, sc, start)
+		return
+	}
+	body, over, err := readUpTo(r.Body, MaxBodySize)
 	switch {
-	case truncated:
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("cambmock proxy: the request body is over %d bytes", MaxBodySize))
+	case over:
+		p.tooLarge(w, r, sc, start)
 		return
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "cambmock proxy: the request body could not be read: "+err.Error())
+		writeError(w, http.StatusBadRequest, "cambmock proxy: the request body could not be read: "+sc.String(err.Error()))
+		p.logRequest(r, sc, http.StatusBadRequest, start, "unreadable body")
 		return
 	}
-	for _, f := range p.monitor.Request(r, rel, body) {
-		p.logFinding(r, f)
-	}
+	p.note(r, sc, p.monitor.Request(r, rel, body))
 
 	target := *p.upstream
 	target.Path = p.upstream.Path + rel
@@ -210,100 +370,199 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := http.NewRequestWithContext(r.Context(), r.Method, target.String(), rd)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "cambmock proxy: cannot forward this request: "+err.Error())
+		writeError(w, http.StatusBadRequest, "cambmock proxy: cannot forward this request: "+sc.String(err.Error()))
+		p.logRequest(r, sc, http.StatusBadRequest, start, "cannot forward")
 		return
 	}
 	copyHeader(out.Header, r.Header)
-	out.Header.Del("Accept-Encoding") // answers are checked as they come: no compression
+	// Answers are checked as they come: no compression. Set, not left out,
+	// since a transport adds gzip (and decodes it) to a request without one.
+	out.Header.Set("Accept-Encoding", "identity")
+	if p.user != nil && out.Header.Get("Authorization") == "" {
+		pass, _ := p.user.Password()
+		out.SetBasicAuth(p.user.Username(), pass)
+	}
 	out.ContentLength = int64(len(body))
 
 	resp, err := p.transport.RoundTrip(out)
 	if err != nil {
-		p.upstreamFailed(w, r, err)
+		p.upstreamFailed(w, r, sc, err)
 		return
 	}
 	defer resp.Body.Close()
 	h := w.Header()
 	copyHeader(h, resp.Header)
 
-	ct := resp.Header.Get("Content-Type")
-	if strings.HasPrefix(ct, "audio/") || resp.ContentLength > MaxBodySize {
-		p.stream(w, r, rel, resp, start)
+	if enc := resp.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		p.unaskedEncoding(w, r, sc, resp, start)
 		return
 	}
-	data, truncated, err := cambmock.ReadLimited(resp.Body, MaxBodySize)
-	if truncated {
+	ct := resp.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "audio/") || resp.ContentLength > MaxBodySize {
+		p.stream(w, r, sc, rel, resp, start)
+		return
+	}
+	data, over, err := readUpTo(resp.Body, MaxBodySize)
+	if over {
 		// Too big to hold: send what was read and stream the rest unchecked.
 		h.Del("Content-Length")
 		w.WriteHeader(resp.StatusCode)
 		w.Write(data)
-		io.Copy(w, resp.Body)
-		p.logRequest(r, resp.StatusCode, start, "answer too large to check")
+		n, readErr, _ := copyBody(w, resp.Body)
+		p.finishStream(w, r, sc, resp, start, int64(len(data))+n, readErr, "answer too large to check")
 		return
 	}
 	if err != nil {
-		p.upstreamFailed(w, r, fmt.Errorf("reading the answer: %w", err))
+		p.upstreamFailed(w, r, sc, fmt.Errorf("reading the answer: %w", err))
 		return
 	}
 	findings := p.monitor.Response(r, rel, resp.StatusCode, resp.Header, data)
-	for _, f := range findings {
-		p.logFinding(r, f)
-	}
+	p.note(r, sc, findings)
 	if p.recorder != nil {
 		p.recorder.observe(r, rel, resp.StatusCode, resp.Header, data)
 	}
 	if p.enforce && len(findings) > 0 {
-		p.reject(w, r, findings, start)
+		p.reject(w, r, sc, findings, start)
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(data)))
+	if r.Method != http.MethodHead {
+		h.Set("Content-Length", strconv.Itoa(len(data)))
+	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(data)
-	p.logRequest(r, resp.StatusCode, start, "")
+	p.logRequest(r, sc, resp.StatusCode, start, "")
+}
+
+// tooLarge answers 413 to a request whose body is over MaxBodySize in a way
+// the client can read: a client that sends its whole body before reading
+// (one that sent no Expect: 100-continue) would meet a connection reset if
+// the proxy closed the connection on the unread rest. So the answer goes
+// out first, then the rest of the body is read and dropped (at most
+// maxDrain bytes, for at most drainTime), then the connection closes.
+func (p *Proxy) tooLarge(w http.ResponseWriter, r *http.Request, sc scrubber, start time.Time) {
+	rc := http.NewResponseController(w)
+	rc.EnableFullDuplex() // read the body after answering; HTTP/2 always can
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("cambmock proxy: the request body is over %d bytes, the most the proxy forwards", MaxBodySize))
+	rc.Flush()
+	p.logRequest(r, sc, http.StatusRequestEntityTooLarge, start, "request body too large")
+	if r.ContentLength > MaxBodySize && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		return // the client waits for a 100 Continue it will not get: it sends nothing more
+	}
+	rc.SetReadDeadline(time.Now().Add(drainTime))
+	io.CopyN(io.Discard, r.Body, maxDrain)
+}
+
+// copyBody copies an upstream answer's body to the client. It returns how
+// many bytes it copied and what ended the copy, if not the body's end:
+// readErr when the upstream broke off, writeErr when the client went.
+func copyBody(w io.Writer, body io.Reader) (n int64, readErr, writeErr error) {
+	buf := make([]byte, 32<<10)
+	for {
+		m, err := body.Read(buf)
+		if m > 0 {
+			k, werr := w.Write(buf[:m])
+			n += int64(k)
+			if werr != nil {
+				return n, nil, werr
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return n, nil, nil
+		case err != nil:
+			return n, err, nil
+		}
+	}
 }
 
 // stream sends an audio (or large) answer through without holding it,
 // checking its headers first and its WAV structure as it passes.
-func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, rel string, resp *http.Response, start time.Time) {
+func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, sc scrubber, rel string, resp *http.Response, start time.Time) {
 	findings := p.monitor.Response(r, rel, resp.StatusCode, resp.Header, nil)
-	for _, f := range findings {
-		p.logFinding(r, f)
-	}
+	p.note(r, sc, findings)
 	if p.enforce && len(findings) > 0 {
-		p.reject(w, r, findings, start)
+		p.reject(w, r, sc, findings, start)
 		return
 	}
 	w.WriteHeader(resp.StatusCode)
 	var body io.Reader = resp.Body
 	var check *wavCheck
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "audio/") && resp.StatusCode == http.StatusOK {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "audio/") && resp.StatusCode == http.StatusOK && r.Method != http.MethodHead {
 		check = newWAVCheck()
 		body = io.TeeReader(resp.Body, check)
 	}
 	var save *audioFile
 	if p.recorder != nil && check != nil {
-		save = p.recorder.audio(rel)
+		save = p.recorder.audio(rel, resp.ContentLength)
 		if save != nil {
 			body = io.TeeReader(body, save)
 		}
 	}
-	_, err := io.Copy(w, body)
+	n, readErr, writeErr := copyBody(w, body)
+	cutOff := readErr != nil && writeErr == nil && r.Context().Err() == nil
 	if check != nil {
-		werr := check.finish(err)
-		if err == nil {
-			for _, f := range p.monitor.Audio(r, rel, resp.StatusCode, resp.Header, werr) {
-				p.logFinding(r, f)
-			}
+		werr := check.finish(errors.Join(readErr, writeErr))
+		switch {
+		case cutOff:
+			werr = cutOffError(n, resp.ContentLength, readErr)
+		case readErr != nil || writeErr != nil:
+			werr = nil // the client went: nothing to judge
 		}
+		p.note(r, sc, p.monitor.Audio(r, rel, resp.StatusCode, resp.Header, werr))
 	}
 	if save != nil {
-		save.finish(err)
+		save.finish(errors.Join(readErr, writeErr))
 	}
-	p.logRequest(r, resp.StatusCode, start, "")
+	p.finishStream(w, r, sc, resp, start, n, readErr, "")
+}
+
+// cutOffError says how an answer was cut off: after n of the declared
+// bytes, or after n bytes when none were declared.
+func cutOffError(n, declared int64, err error) error {
+	if declared >= 0 {
+		return fmt.Errorf("the audio was cut off after %d of %d bytes", n, declared)
+	}
+	return fmt.Errorf("the audio was cut off after %d bytes: %v", n, err)
+}
+
+// finishStream logs a streamed answer, and when the upstream broke it off
+// (readErr, with the client still there), breaks off the answer to the
+// client too, so the client sees the break instead of a short body that
+// looks whole.
+func (p *Proxy) finishStream(w http.ResponseWriter, r *http.Request, sc scrubber, resp *http.Response, start time.Time, n int64, readErr error, note string) {
+	if readErr == nil || r.Context().Err() != nil {
+		p.logRequest(r, sc, resp.StatusCode, start, note)
+		return
+	}
+	p.brokenOff.Add(1)
+	what := fmt.Sprintf("the upstream broke off the answer after %d bytes", n)
+	if resp.ContentLength >= 0 {
+		what = fmt.Sprintf("the upstream broke off the answer after %d of %d bytes", n, resp.ContentLength)
+	}
+	p.log.Warn("upstream broke off", "method", r.Method, "path", sc.String(r.URL.Path), "status", resp.StatusCode,
+		"problem", what, "err", sc.String(readErr.Error()))
+	p.logRequest(r, sc, resp.StatusCode, start, what)
+	http.NewResponseController(w).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+// unaskedEncoding passes through an answer with a Content-Encoding the
+// proxy did not ask for (it asks for identity): undecoded, so memory stays
+// bounded whatever the encoded body expands to, and unchecked.
+func (p *Proxy) unaskedEncoding(w http.ResponseWriter, r *http.Request, sc scrubber, resp *http.Response, start time.Time) {
+	enc := resp.Header.Get("Content-Encoding")
+	if p.encodings.Add(1) == 1 {
+		p.log.Warn("the upstream sent a Content-Encoding the proxy did not ask for (it asks for identity); such answers pass through undecoded and unchecked",
+			"content_encoding", enc, "method", r.Method, "path", sc.String(r.URL.Path), "status", resp.StatusCode)
+	}
+	w.WriteHeader(resp.StatusCode)
+	n, readErr, _ := copyBody(w, resp.Body)
+	p.finishStream(w, r, sc, resp, start, n, readErr, "Content-Encoding "+enc+" not asked for: passed through unchecked")
 }
 
 // reject answers 502 in place of a violating answer.
-func (p *Proxy) reject(w http.ResponseWriter, r *http.Request, findings []contract.Finding, start time.Time) {
+func (p *Proxy) reject(w http.ResponseWriter, r *http.Request, sc scrubber, findings []contract.Finding, start time.Time) {
 	var parts []string
 	for _, f := range findings {
 		parts = append(parts, f.Check+": "+f.Problem)
@@ -311,14 +570,14 @@ func (p *Proxy) reject(w http.ResponseWriter, r *http.Request, findings []contra
 	for k := range w.Header() {
 		w.Header().Del(k)
 	}
-	writeError(w, http.StatusBadGateway, "cambmock proxy --enforce: the upstream's answer violates the contract: "+strings.Join(parts, "; "))
-	p.logRequest(r, http.StatusBadGateway, start, "enforced")
+	writeError(w, http.StatusBadGateway, "cambmock proxy --enforce: the upstream's answer violates the contract: "+sc.String(strings.Join(parts, "; ")))
+	p.logRequest(r, sc, http.StatusBadGateway, start, "enforced")
 }
 
 // upstreamFailed answers 502 or 504 for an upstream that failed.
-func (p *Proxy) upstreamFailed(w http.ResponseWriter, r *http.Request, err error) {
+func (p *Proxy) upstreamFailed(w http.ResponseWriter, r *http.Request, sc scrubber, err error) {
 	code := http.StatusBadGateway
-	msg := err.Error()
+	msg := sc.String(err.Error())
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 		code = http.StatusGatewayTimeout
@@ -331,15 +590,37 @@ func (p *Proxy) upstreamFailed(w http.ResponseWriter, r *http.Request, err error
 		w.Header().Del(h)
 	}
 	writeError(w, code, fmt.Sprintf("cambmock proxy: upstream %s failed: %s", p.upstream.Host, msg))
-	p.log.Warn("upstream failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", msg)
+	p.log.Warn("upstream failed", "method", r.Method, "path", sc.String(r.URL.Path), "status", code, "err", msg)
 }
 
-func (p *Proxy) logFinding(r *http.Request, f contract.Finding) {
-	p.log.Warn("violation", "check", f.Check, "operation", f.Operation, "problem", f.Problem, "count", f.Count, "method", r.Method, "path", r.URL.Path)
+// note logs each finding the first time its kind is seen (the Monitor
+// counts the rest), with its check and problem.
+func (p *Proxy) note(r *http.Request, sc scrubber, findings []contract.Finding) {
+	for _, f := range findings {
+		problem := sc.String(f.Problem)
+		kind := f.Check + "\x00" + f.Operation + "\x00" + f.Problem
+		p.mu.Lock()
+		first := !p.logged[kind] && !p.loggedFull
+		overflow := false
+		if first {
+			if len(p.logged) < maxLoggedKinds {
+				p.logged[kind] = true
+			} else {
+				p.loggedFull, first, overflow = true, false, true
+			}
+		}
+		p.mu.Unlock()
+		switch {
+		case first:
+			p.log.Warn("violation", "check", f.Check, "operation", f.Operation, "problem", problem, "method", r.Method, "path", sc.String(r.URL.Path))
+		case overflow:
+			p.log.Warn(fmt.Sprintf("more than %d kinds of violation; the others are counted at /__admin/violations and in the summary, not logged one by one", maxLoggedKinds))
+		}
+	}
 }
 
-func (p *Proxy) logRequest(r *http.Request, code int, start time.Time, note string) {
-	attrs := []any{"method", r.Method, "path", r.URL.Path, "status", code, "dur", time.Since(start)}
+func (p *Proxy) logRequest(r *http.Request, sc scrubber, code int, start time.Time, note string) {
+	attrs := []any{"method", r.Method, "path", sc.String(r.URL.Path), "status", code, "dur", time.Since(start)}
 	if note != "" {
 		attrs = append(attrs, "note", note)
 	}

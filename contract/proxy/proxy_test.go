@@ -129,11 +129,12 @@ func checks(s contract.Summary) []string {
 }
 
 // TestFaithful sends a client's whole flow for every on-spec scenario
-// through the proxy to the mock: no violations.
+// through the proxy to the mock: no violations. (result-truncated cuts an
+// audio answer off, which the proxy reports: see TestCutOffAudio.)
 func TestFaithful(t *testing.T) {
 	up, p, c := setup(t)
 	for _, sc := range up.Server().Scenarios() {
-		if sc.OffSpec || slices.Contains([]string{"stuck", "hang"}, sc.Name) {
+		if sc.OffSpec || slices.Contains([]string{"stuck", "hang", "result-truncated"}, sc.Name) {
 			continue
 		}
 		c.flow(sc.Name, func() { up.Advance(3 * time.Second) })

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,14 +26,29 @@ import (
 // sequence of answers to its status polls with the time each held, its
 // run id, its errors and Retry-After answers. `cambmock serve --scenarios
 // DIR` replays them. A task's file is written when it reaches a terminal
-// status, or by [Recorder.Flush]; files are written atomically, and never
-// hold an API key (requests are not recorded, only answers).
+// status, or by [Recorder.Flush]; files are written atomically.
 //
-// A Recorder is safe for concurrent use.
+// Each task has a file of its own, whatever its id: rec-PREFIX-HASH.yaml,
+// where PREFIX is up to 24 characters of the id in lower-case letters,
+// digits and dashes (left out when none remain) and HASH the first 10 hex
+// digits of the SHA-256 of the id. Its audio, with RecorderConfig.KeepAudio,
+// is rec-PREFIX-HASH.wav.
+//
+// Files never hold an API key: requests are not recorded, only answers,
+// and the key of the request (as sent, URL-encoded or JSON-escaped) is
+// replaced by [redacted] in every answer, id and log line the recorder
+// writes, should the upstream quote it. Keys shorter than 4 characters
+// are placeholders and are left as they are. Audio is kept as it came.
+//
+// A Recorder is safe for concurrent use. One recorder should write into a
+// folder at a time: a new one removes the temporary files (.rec-*) it
+// finds there, which a recorder that was killed left behind.
 type Recorder struct {
 	dir       string
 	keepAudio bool
+	maxAudio  int64
 	spec      *cambmock.Spec
+	keyHeader string
 	source    string
 	log       *slog.Logger
 	now       func() time.Time
@@ -43,7 +60,7 @@ type Recorder struct {
 
 // recording is what one task did.
 type recording struct {
-	id      string
+	id      string // as shown: scrubbed of the key of the request that made it
 	created time.Time
 	seen    []observation
 	written bool
@@ -58,12 +75,22 @@ type observation struct {
 	key  string // equal keys are the same answer
 }
 
+// DefaultMaxAudioBytes is the size of the largest audio a [Recorder]
+// keeps when RecorderConfig.MaxAudioBytes is zero.
+const DefaultMaxAudioBytes = 100 << 20
+
 // RecorderConfig is what a [Recorder] needs. Dir is required.
 type RecorderConfig struct {
-	Dir       string       // the folder to write into; created if missing
-	Source    string       // names the upstream in the files' comments and descriptions
-	KeepAudio bool         // save each task's result audio beside its scenario
-	Logger    *slog.Logger // nil discards
+	Dir string // the folder to write into; created if missing
+	// Source names the upstream in the files' comments and descriptions;
+	// the userinfo of a URL (http://user:pass@host) is shown as [redacted].
+	Source    string
+	KeepAudio bool // save each task's result audio beside its scenario
+	// MaxAudioBytes caps each kept audio file; a larger audio is not kept
+	// (the client still gets all of it) and the recorder logs so. Zero
+	// means DefaultMaxAudioBytes.
+	MaxAudioBytes int64
+	Logger        *slog.Logger // nil discards
 	// Now tells the time the recorder measures steps by; nil means
 	// time.Now. Tests of an upstream on a manual clock pass its Now.
 	Now func() time.Time
@@ -71,9 +98,16 @@ type RecorderConfig struct {
 
 // NewRecorder returns a recorder configured by cfg.
 func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
-	dir, source, keepAudio, logger := cfg.Dir, cfg.Source, cfg.KeepAudio, cfg.Logger
+	dir, source, keepAudio, logger := cfg.Dir, redactURLString(cfg.Source), cfg.KeepAudio, cfg.Logger
 	if dir == "" {
 		return nil, errors.New("record: no folder to write into")
+	}
+	maxAudio := cfg.MaxAudioBytes
+	switch {
+	case maxAudio < 0:
+		return nil, fmt.Errorf("record: MaxAudioBytes %d is below zero; give the most bytes of audio to keep per file, or 0 for %d", maxAudio, DefaultMaxAudioBytes)
+	case maxAudio == 0:
+		maxAudio = DefaultMaxAudioBytes
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
@@ -95,13 +129,38 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Recorder{dir: dir, keepAudio: keepAudio, spec: spec, source: source, log: logger, now: now,
-		tasks: map[string]*recording{}, runs: map[int64]*recording{}}, nil
+	sweep(dir, logger)
+	return &Recorder{dir: dir, keepAudio: keepAudio, maxAudio: maxAudio, spec: spec, keyHeader: spec.APIKeyHeader(),
+		source: source, log: logger, now: now, tasks: map[string]*recording{}, runs: map[int64]*recording{}}, nil
 }
 
-// observe takes one answer the proxy forwarded.
+// sweep removes the temporary files a recorder killed while writing into
+// dir left there: the regular files named .rec-* (scenarios and audio
+// being written) and .cambmock-probe-*.
+func sweep(dir string, logger *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, ".rec-") && !strings.HasPrefix(name, ".cambmock-probe-") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if err := os.Remove(path); err != nil {
+			logger.Warn("record: cannot remove a temporary file an earlier recorder left", "file", path, "err", err)
+			continue
+		}
+		logger.Info("record: removed a temporary file an earlier recorder left", "file", path)
+	}
+}
+
+// observe takes one answer the proxy forwarded. The answer is scrubbed of
+// the request's API key before anything of it is kept.
 func (rc *Recorder) observe(req *http.Request, rel string, code int, header http.Header, body []byte) {
 	now := rc.now()
+	sc := newScrubber(req.Header.Get(rc.keyHeader))
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	switch {
@@ -110,7 +169,7 @@ func (rc *Recorder) observe(req *http.Request, rel string, code int, header http
 			TaskID string `json:"task_id"`
 		}
 		if json.Unmarshal(body, &b) == nil && b.TaskID != "" {
-			rc.tasks[b.TaskID] = &recording{id: b.TaskID, created: now}
+			rc.tasks[b.TaskID] = newRecording(b.TaskID, sc, now)
 		}
 	case req.Method == http.MethodGet && strings.HasPrefix(rel, "/text-to-sound/"):
 		id := strings.TrimPrefix(rel, "/text-to-sound/")
@@ -120,13 +179,20 @@ func (rc *Recorder) observe(req *http.Request, rel string, code int, header http
 				return // not a task of the key's, or not one at all
 			}
 			// A task created before recording began: its time starts now.
-			rec = &recording{id: id, created: now}
+			rec = newRecording(id, sc, now)
 			rc.tasks[id] = rec
 		}
 		if rec.written {
 			return
 		}
-		st, key, ok := stepOf(code, header, body)
+		body = sc.Bytes(body)
+		clean := http.Header{}
+		for _, h := range []string{"Content-Type", "Retry-After"} {
+			if v := header.Get(h); v != "" {
+				clean.Set(h, sc.String(v))
+			}
+		}
+		st, key, ok := stepOf(code, clean, body)
 		if !ok {
 			return
 		}
@@ -139,9 +205,35 @@ func (rc *Recorder) observe(req *http.Request, rel string, code int, header http
 				rec.runID = b.RunID
 				rc.runs[b.RunID] = rec
 			}
-			rc.write(rec)
+			rc.write(rec, sc)
 		}
 	}
+}
+
+// newRecording starts the recording of task id, as sc shows it.
+func newRecording(id string, sc scrubber, now time.Time) *recording {
+	shown := sc.String(id)
+	return &recording{id: shown, name: scenarioName(id, shown), created: now}
+}
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// scenarioName names the recording of task id: "rec-", up to 24
+// characters of shown (the id as the recorder shows it) in lower-case
+// letters, digits and dashes, and the first 10 hex digits of the SHA-256
+// of id, so that no two ids share a name. It is a valid scenario name and
+// file name whatever id holds.
+func scenarioName(id, shown string) string {
+	sum := sha256.Sum256([]byte(id))
+	hash := hex.EncodeToString(sum[:5])
+	short := strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(shown), "-"), "-")
+	if len(short) > 24 {
+		short = strings.TrimRight(short[:24], "-")
+	}
+	if short == "" {
+		return "rec-" + hash
+	}
+	return "rec-" + short + "-" + hash
 }
 
 // stepOf turns an answer into the step that would replay it, and a key
@@ -202,29 +294,25 @@ func stepOf(code int, header http.Header, body []byte) (scenarios.Step, string, 
 	return scenarios.Step{Error: e}, fmt.Sprintf("%d %v %s", code, e.Header, e.Body), true
 }
 
-var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// write writes a recording's scenario file. rc.mu is held.
-func (rc *Recorder) write(rec *recording) {
+// write writes a recording's scenario file, scrubbed by sc. rc.mu is held.
+func (rc *Recorder) write(rec *recording, sc scrubber) {
 	if len(rec.seen) == 0 {
 		return
 	}
 	rec.written = true
-	short := strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(rec.id), "-"), "-")
-	if len(short) > 24 {
-		short = strings.TrimRight(short[:24], "-")
-	}
-	rec.name = "rec-" + short
-	sc := rc.scenario(rec)
+	scen := rc.scenario(rec)
 	comment := fmt.Sprintf("Recorded by cambmock record from %s on %s, task %s.\nEach step lasts as long as the upstream showed it (the boundary between two\nanswers is halfway between the polls that saw them).",
 		rc.source, rec.created.UTC().Format(time.RFC3339), rec.id)
-	data, err := scenarios.Format(sc, comment)
+	data, err := scenarios.Format(scen, comment)
 	if err == nil {
+		// The answers were scrubbed as they came; this catches a key
+		// that YAML's quoting spelled out again.
+		data = sc.Bytes(data)
 		// What is written must load.
 		_, err = scenarios.Parse(rec.name+".yaml", data)
 	}
 	if err != nil {
-		rc.log.Error("record: the recording cannot be written as a scenario", "task", rec.id, "err", err)
+		rc.log.Error("record: the recording cannot be written as a scenario", "task", rec.id, "err", sc.String(err.Error()))
 		return
 	}
 	path := filepath.Join(rc.dir, rec.name+".yaml")
@@ -232,7 +320,7 @@ func (rc *Recorder) write(rec *recording) {
 		rc.log.Error("record: writing the scenario failed", "file", path, "err", err)
 		return
 	}
-	rc.log.Info("record: wrote a scenario", "file", path, "task", rec.id, "steps", len(sc.Poll), "off_spec", sc.OffSpec)
+	rc.log.Info("record: wrote a scenario", "file", path, "task", rec.id, "steps", len(scen.Poll), "off_spec", scen.OffSpec)
 }
 
 // scenario builds the scenario of a recording: runs of equal answers
@@ -294,8 +382,9 @@ func describe(st scenarios.Step, polls int) string {
 	return what
 }
 
-// audio returns where to save a run's audio, or nil.
-func (rc *Recorder) audio(rel string) *audioFile {
+// audio returns where to save a run's audio, or nil. size is the audio's
+// Content-Length, or -1.
+func (rc *Recorder) audio(rel string, size int64) *audioFile {
 	if !rc.keepAudio || !strings.HasPrefix(rel, "/text-to-sound-result/") {
 		return nil
 	}
@@ -309,23 +398,44 @@ func (rc *Recorder) audio(rel string) *audioFile {
 	if rec == nil {
 		return nil
 	}
+	path := filepath.Join(rc.dir, rec.name+".wav")
+	if size > rc.maxAudio {
+		rc.log.Warn("record: the audio is over the cap on kept audio (--max-audio-bytes); not kept", "file", path, "task", rec.id, "bytes", size, "max", rc.maxAudio)
+		return nil
+	}
 	f, err := os.CreateTemp(rc.dir, ".rec-audio-*")
 	if err != nil {
 		rc.log.Error("record: cannot save the audio", "err", err)
 		return nil
 	}
-	return &audioFile{f: f, path: filepath.Join(rc.dir, rec.name+".wav"), log: rc.log}
+	return &audioFile{f: f, path: path, task: rec.id, max: rc.maxAudio, log: rc.log}
 }
 
-// audioFile saves a streamed audio body, then renames it into place.
+// audioFile saves a streamed audio body, then renames it into place. Past
+// max bytes it gives up: the temporary file is removed, once.
 type audioFile struct {
 	f    *os.File
 	path string
+	task string
+	max  int64
+	n    int64
+	over bool
 	log  *slog.Logger
 	err  error
 }
 
+// Write never fails, so saving the audio cannot break the stream.
 func (a *audioFile) Write(p []byte) (int, error) {
+	if a.over {
+		return len(p), nil
+	}
+	if a.n += int64(len(p)); a.n > a.max {
+		a.over = true
+		a.f.Close()
+		os.Remove(a.f.Name())
+		a.log.Warn("record: the audio is over the cap on kept audio (--max-audio-bytes); not kept", "file", a.path, "task", a.task, "max", a.max)
+		return len(p), nil
+	}
 	if a.err == nil {
 		_, a.err = a.f.Write(p)
 	}
@@ -333,6 +443,9 @@ func (a *audioFile) Write(p []byte) (int, error) {
 }
 
 func (a *audioFile) finish(streamErr error) {
+	if a.over {
+		return
+	}
 	err := errors.Join(streamErr, a.err, a.f.Close())
 	if err == nil {
 		err = os.Chmod(a.f.Name(), 0o644)
@@ -353,7 +466,7 @@ func (rc *Recorder) Flush() {
 	defer rc.mu.Unlock()
 	for _, rec := range rc.tasks {
 		if !rec.written {
-			rc.write(rec)
+			rc.write(rec, scrubber{})
 		}
 	}
 }
