@@ -217,7 +217,7 @@ func TestAdminTasks(t *testing.T) {
 	for _, bad := range []struct{ query, detail string }{
 		{"limit=0", `limit "0" is not a whole number from 1 to 1000`},
 		{"status=BOGUS", `status "BOGUS" is served by no scenario of this server; the statuses are SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED`},
-		{"kind=poem", `unknown kind of task "poem"; the spec declares text-to-sound`},
+		{"kind=poem", `unknown kind of task "poem"; the spec declares audio-separation, dub, text-to-sound, text-to-voice, transcription, translated-tts, translation, tts`},
 	} {
 		r := req{Method: "GET", Path: "/__admin/tasks?" + bad.query}
 		checkAnswer(t, r, mustSend(t, ts.Client(), ts.URL, r), wantAnswer{400, detail(bad.detail)})

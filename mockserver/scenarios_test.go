@@ -1,6 +1,7 @@
 package mockserver_test
 
 import (
+	"context"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -339,6 +340,14 @@ func playCase(t *testing.T, tg target, sc *scenarios.Scenario, tc e2eCase) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("polls of task %s mismatch (-want +got):\n%s", id, diff)
 	}
+	// A poll the client gave up on is answered when the server notices:
+	// wait for that rather than race it.
+	task, _ := tg.srv.Task(id)
+	wctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	if err := task.WaitForPolls(wctx, len(tc.polls)); err != nil {
+		t.Errorf("Task(%s): %v", id, err)
+	}
+	cancel()
 	if info := tg.info(t, id); info.Polls != len(tc.polls) {
 		t.Errorf("Task(%s).Info().Polls = %d, want %d", id, info.Polls, len(tc.polls))
 	}

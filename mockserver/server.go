@@ -274,7 +274,7 @@ func (s *Server) loadScenarios() error {
 			return fmt.Errorf("mockserver: scenario %q from %s is already defined by %s; give it another name", sc.Name, where(sc), where(other.Scenario))
 		}
 		if err := sc.Validate(); err != nil {
-			return fmt.Errorf("mockserver: scenario %q from %s: %w", sc.Name, where(sc), err)
+			return fmt.Errorf("mockserver: %w", err)
 		}
 		if err := sc.Check(s.spec); err != nil {
 			return fmt.Errorf("mockserver: scenario %q: %w", sc.Name, err)
