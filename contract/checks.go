@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,7 @@ func (s *suite) checkUnknownTask(ctx context.Context) (*exchange, error) {
 	case e.code == http.StatusNotFound:
 	case e.code >= 200 && e.code < 300:
 		s.fail(CheckUnknownTask, s.failure(e, fmt.Sprintf("a task id that does not exist got %d, as if the task existed", e.code),
-			wantGot("404 and a detail saying why", fmt.Sprintf("%d %s", e.code, jsonText(detailOf(e))))))
+			wantGot("404 and a detail saying why", fmt.Sprintf("%d %s", e.code, bodyText(e)))))
 	case e.code == http.StatusUnauthorized || e.code == http.StatusForbidden:
 		s.fail(CheckUnknownTask, s.failure(e, fmt.Sprintf("the API key was rejected (%d), so nothing else can be checked; give a valid key with --api-key or $CAMB_API_KEY", e.code), ""))
 	default:
@@ -45,14 +46,13 @@ func (s *suite) checkUnknownTask(ctx context.Context) (*exchange, error) {
 	return e, nil
 }
 
-func detailOf(e *exchange) any {
-	var body struct {
-		Detail any `json:"detail"`
+// bodyText shows a JSON body compactly and cut short, for a Diff.
+func bodyText(e *exchange) string {
+	var b bytes.Buffer
+	if json.Compact(&b, e.body) != nil {
+		return "(a body that is not JSON)"
 	}
-	if json.Unmarshal(e.body, &body) != nil {
-		return "(not JSON)"
-	}
-	return body.Detail
+	return clip(b.String(), 2*maxValue)
 }
 
 // unreachable words why the target could not be reached.

@@ -34,7 +34,7 @@ type Failure struct {
 	Problem  string `json:"problem"`            // what is wrong, in a sentence
 	Request  string `json:"request,omitempty"`  // the request, key redacted
 	Response string `json:"response,omitempty"` // the response, cut short
-	// Diff sets what was expected against what came, in two lines of the
+	// Diff sets out what was expected against what came, in two lines of the
 	// suite's own stable wording (not a go-cmp diff, whose text changes
 	// on purpose): "want: " and the expected answer, then "got:  " and
 	// the answer, such as
