@@ -101,3 +101,23 @@ func TestWrongKey(t *testing.T) {
 		})
 	}
 }
+
+// TestWrongKeyNoteWithKeyAnyKey uses the key the CI examples use,
+// "any-key": the note still reads "auth: any-key", since only what the
+// target sent is scrubbed of the key, not the suite's own words.
+func TestWrongKeyNoteWithKeyAnyKey(t *testing.T) {
+	t.Parallel()
+	srv, err := mockserver.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	r, err := contract.Verify(t.Context(), contract.Target{BaseURL: hs.URL + "/apis", APIKey: "any-key", Sleep: noSleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := r.Result(contract.CheckAuthWrongKey); res.Outcome != contract.Skip || !strings.Contains(res.Note, "says auth: any-key)") {
+		t.Errorf("auth-wrong-key = %s %q; want a skip whose note quotes auth: any-key", res.Outcome, res.Note)
+	}
+}

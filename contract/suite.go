@@ -193,8 +193,16 @@ func (s *suite) ran(check string) {
 	delete(s.skipped, check)
 }
 
+// note sets check's note. The key is scrubbed from args, which may come
+// from the target, not from format, the suite's own words (a key such as
+// "any-key" must not redact "auth: any-key").
 func (s *suite) note(check, format string, args ...any) {
-	s.notes[check] = s.scrub.text(fmt.Sprintf(format, args...))
+	for i, a := range args {
+		if str, ok := a.(string); ok {
+			args[i] = s.scrub.text(str)
+		}
+	}
+	s.notes[check] = fmt.Sprintf(format, args...)
 }
 
 // skip makes check a skip with a note, unless it failed or a later step
