@@ -11,7 +11,14 @@
 // rejected as declared. [Checks] lists them all.
 //
 // [Verify] runs the suite against a [Target] and returns a [Report];
-// [Run] runs it as subtests of a Go test. By default the suite is
+// package contract/contracttest runs it as subtests of a Go test. The
+// statuses, the API key's header, the base path and the operations come
+// from the spec in force ([Target.Spec], else the embedded openapi.yaml).
+//
+// The suite never follows a redirect of an API request: openapi.yaml
+// declares none, so a 3xx fails the check whose request got it, and the
+// API key never reaches another host. Only a pre-signed file URL, fetched
+// without the key, may redirect. By default the suite is
 // read-only: it creates no task, and checks only the tasks it is given and
 // the answers to requests that cost nothing (bogus ids, a missing key, an
 // invalid body). With [Target.AllowSpend] it creates one short sound task,
@@ -69,7 +76,7 @@ type Check struct {
 func Checks() []Check {
 	return []Check{
 		{CheckAuthMissingKey, "a request without x-api-key is rejected with a declared code (401 or 403) and body", false},
-		{CheckAuthWrongKey, "a request with a key that cannot be valid is rejected with a declared code (401 or 403) and body", false},
+		{CheckAuthWrongKey, "a request with a key that cannot be valid is rejected with a declared code (401 or 403) and body (skipped against a cambmock that accepts any key)", false},
 		{CheckUnknownTask, "polling a task id that does not exist gets the declared 404 and error body", false},
 		{CheckUnknownRun, "fetching a run id that does not exist gets a declared 4xx and error body", false},
 		{CheckInvalidCreateBody, "an invalid create body gets 422 in the declared FastAPI shape, naming the field", false},
@@ -77,8 +84,8 @@ func Checks() []Check {
 		{CheckTaskCreated, "create returns a task id that the status endpoint knows", true},
 		{CheckStatusConforms, "every status response conforms to openapi.yaml", true},
 		{CheckSuccessRunID, "a SUCCESS status carries an integer run_id", true},
-		{CheckTerminalIsFinal, "a terminal status never turns back into PENDING or changes", true},
-		{CheckPendingEnds, "PENDING ends within the bound (Target.PendingBound)", true},
+		{CheckTerminalIsFinal, "a terminal status stays: polled again, the task answers 200 with the same status and run_id", true},
+		{CheckPendingEnds, "PENDING ends within the bound (Target.PendingBound, by default 60% of Target.Timeout)", true},
 		{CheckRetryAfter, "every 429 carries a Retry-After header", false},
 		{CheckResultConforms, "every result response conforms to openapi.yaml", true},
 		{CheckResultAudio, "the result is a well-formed WAV whose length matches the requested duration within 0.1 s", true},
@@ -94,10 +101,17 @@ type Target struct {
 	// BaseURL is the API's base URL, such as https://client.camb.ai/apis or
 	// http://127.0.0.1:8080/apis.
 	BaseURL string
-	// APIKey is sent in x-api-key. It never appears in reports or logs.
+	// APIKey is sent in the header the spec's security scheme names
+	// (x-api-key). It never appears in reports or logs: a copy the target
+	// echoes (in a body, a path, a header) is replaced by "[redacted]",
+	// as are its URL-encoded and JSON-escaped forms, unless the key is
+	// shorter than 4 bytes.
 	APIKey cambmock.APIKey
 	// Client sends the requests; nil means a new client whose requests
-	// time out after RequestTimeout.
+	// time out after RequestTimeout. API requests go through a shallow
+	// copy of it that follows no redirect (Client itself is not changed);
+	// a pre-signed file URL, fetched without the key, goes through Client
+	// as it is, and may redirect.
 	Client *http.Client
 	// Header holds headers added to every request, such as
 	// X-Cambmock-Scenario to pick a mock scenario.
@@ -117,8 +131,11 @@ type Target struct {
 
 	// Timeout bounds the whole run; zero means 5 minutes.
 	Timeout time.Duration
-	// PendingBound is how long a task may stay PENDING, counted from its
-	// first poll; zero means Timeout.
+	// PendingBound is how long a task may stay in progress (PENDING),
+	// counted from its first poll; zero means 60% of Timeout, which leaves
+	// the rest of the run for the polls after the terminal status and the
+	// results. It must be below Timeout, so that a stuck task is judged
+	// by pending-ends before the run's deadline.
 	PendingBound time.Duration
 	// RequestTimeout bounds each request when Client is nil; zero means 60 s,
 	// as the official SDK.
@@ -165,10 +182,27 @@ func (tg *Target) validate() error {
 	if tg.Duration < 0 || tg.Timeout < 0 || tg.PendingBound < 0 || tg.RequestTimeout < 0 || tg.PollInterval < 0 {
 		return fmt.Errorf("%w: durations must not be negative", ErrTarget)
 	}
+	if timeout, pending := tg.bounds(); pending >= timeout {
+		return fmt.Errorf("%w: the pending bound %v (Target.PendingBound, --pending-bound) is not below the timeout %v (Target.Timeout, --timeout); "+
+			"give a bound below the timeout, so a task stuck in PENDING is judged before the run ends", ErrTarget, pending, timeout)
+	}
 	for _, id := range tg.TaskIDs {
 		if strings.TrimSpace(id) == "" || strings.ContainsAny(id, "/?#") {
 			return fmt.Errorf("%w: task id %q cannot be used in a URL path", ErrTarget, id)
 		}
 	}
 	return nil
+}
+
+// bounds returns the run's timeout and the pending bound, defaults
+// applied.
+func (tg *Target) bounds() (timeout, pending time.Duration) {
+	timeout, pending = tg.Timeout, tg.PendingBound
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	if pending == 0 {
+		pending = time.Duration(float64(timeout) * pendingShare)
+	}
+	return timeout, pending
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,11 +19,18 @@ type fakeAPI struct {
 	defect  string
 	key     string
 	fileURL string // the storage host file URLs point at
+	// redirect is where the defects "redirect-polls" and "redirect-all"
+	// send requests: a URL of another host.
+	redirect string
+	// health, if set, makes the fake answer /__admin/health as a cambmock
+	// whose auth is health ("any-key" or "keys").
+	health string
 
-	mu    sync.Mutex
-	polls map[string]int
-	tasks int
-	posts int
+	mu         sync.Mutex
+	polls      map[string]int
+	tasks      int
+	posts      int
+	healthKeys int // how many health probes carried a key
 }
 
 func newFakeAPI(defect, key, fileURL string) *fakeAPI {
@@ -57,6 +65,19 @@ func fakeWAV(seconds float64) []byte {
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.defect == "redirect-all" {
+		http.Redirect(w, r, f.redirect+r.URL.Path, http.StatusTemporaryRedirect)
+		return
+	}
+	if r.URL.Path == "/__admin/health" && f.health != "" {
+		if r.Header.Get("X-Api-Key") != "" {
+			f.mu.Lock()
+			f.healthKeys++
+			f.mu.Unlock()
+		}
+		fakeJSON(w, http.StatusOK, map[string]any{"status": "ok", "service": "cambmock", "auth": f.health})
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/storage/") {
 		length := 2.0
 		if f.defect == "file-url-other-bytes" {
@@ -133,6 +154,12 @@ func (f *fakeAPI) status(w http.ResponseWriter, id string) {
 		f.polls[id]++
 	}
 	f.mu.Unlock()
+	if !known && f.defect == "echo-key" {
+		// A target that quotes the key back, every way it can.
+		fakeJSON(w, http.StatusOK, map[string]any{"status": "PENDING", "run_id": nil, f.key: 1,
+			"message": "your key " + f.key + " is " + url.QueryEscape(f.key) + " in a URL"})
+		return
+	}
 	if !known || f.defect == "created-task-unknown" {
 		if f.defect == "unknown-task-200" {
 			fakeJSON(w, http.StatusOK, map[string]any{"status": "PENDING", "run_id": nil, "exception_reason": nil, "message": nil})
@@ -142,10 +169,28 @@ func (f *fakeAPI) status(w http.ResponseWriter, id string) {
 		return
 	}
 	body := map[string]any{"status": "PENDING", "run_id": nil, "exception_reason": nil, "message": nil}
-	if n >= 2 {
+	if n >= 2 || f.defect == "success-at-once" {
 		body["status"], body["run_id"] = "SUCCESS", fakeRunID
 	}
 	switch f.defect {
+	case "redirect-polls":
+		w.Header().Set("Location", f.redirect+"/elsewhere/"+id)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	case "forget-after-success":
+		if n >= 3 {
+			fakeJSON(w, http.StatusNotFound, detail("Task not found"))
+			return
+		}
+	case "503-after-success":
+		if n >= 3 {
+			fakeJSON(w, http.StatusServiceUnavailable, detail("Service Unavailable"))
+			return
+		}
+	case "run-id-changes":
+		if n >= 3 {
+			body["run_id"] = fakeRunID + 1
+		}
 	case "html-502":
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)

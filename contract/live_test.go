@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -104,21 +103,4 @@ func TestLiveShapedDrift(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestLive runs the suite against the live API when CAMB_API_KEY is set:
-// read-only unless CAMB_ALLOW_SPEND=1.
-func TestLive(t *testing.T) {
-	key := os.Getenv("CAMB_API_KEY")
-	if key == "" {
-		t.Skip("CAMB_API_KEY is not set: set it to check the live API (read-only; add CAMB_ALLOW_SPEND=1 to create a task, which costs credits)")
-	}
-	tg := contract.Target{BaseURL: cambmock.LiveBaseURL, APIKey: cambmock.APIKey(key), AllowSpend: os.Getenv("CAMB_ALLOW_SPEND") == "1"}
-	if ids := os.Getenv("CAMB_TASK_IDS"); ids != "" {
-		tg.TaskIDs = strings.Split(ids, ",")
-	}
-	r := contract.Run(t, tg)
-	var b strings.Builder
-	r.WriteText(&b)
-	t.Log(b.String())
 }

@@ -90,12 +90,3 @@ func TestMockScenarios(t *testing.T) {
 		})
 	}
 }
-
-// TestRun shows the subtest form against the default scenario.
-func TestRun(t *testing.T) {
-	ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(testKey))
-	r := contract.Run(t, mockTarget(ts, "success"))
-	if r.Failed() {
-		t.Errorf("Run(success) failed: %v", r.FailedChecks())
-	}
-}

@@ -9,23 +9,49 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/cambmock/cambmock"
+)
+
+// The bounds on what an observer keeps, since the values come from the
+// target or the client: a proxy shown 100,000 odd answers keeps no more
+// than these, and counts the rest in Drift.Dropped.
+const (
+	// maxDistinct is the most distinct values kept in each drift map:
+	// statuses, exception reasons, and per operation the fields, content
+	// types and codes.
+	maxDistinct = 100
+	// maxWarnings is the most distinct warnings kept.
+	maxWarnings = 200
+	// maxValue is the longest value (a status, a field name, a content
+	// type) kept as it came, in bytes; a longer one is cut.
+	maxValue = 120
+)
+
+// The names Drift.Dropped counts under.
+const (
+	droppedStatuses     = "statuses"
+	droppedReasons      = "exception_reasons"
+	droppedFields       = "fields"
+	droppedContentTypes = "content_types"
+	droppedCodes        = "codes"
+	droppedWarnings     = "warnings"
 )
 
 // observer checks single answers against the spec and gathers drift: what
 // both the suite and a [Monitor] do with every answer they see. It is not
 // safe for concurrent use.
 type observer struct {
-	spec   *cambmock.Spec
-	drift  Drift
-	warned map[string]int // warning key -> index in drift.Warnings
+	spec *cambmock.Spec
+	// redirect ends the problem of an undeclared redirect: what became of it.
+	redirect string
+	drift    Drift
+	warned   map[string]int // warning key -> index in drift.Warnings
 }
 
-func newObserver(spec *cambmock.Spec) *observer {
+func newObserver(spec *cambmock.Spec, redirect string) *observer {
 	return &observer{
-		spec: spec,
+		spec:     spec,
+		redirect: redirect,
 		drift: Drift{Statuses: map[string]int{}, ExceptionReasons: map[string]int{}, Fields: map[string][]string{},
 			ContentTypes: map[string][]string{}, Codes: map[string][]int{}, Warnings: []Warning{}},
 		warned: map[string]int{},
@@ -41,27 +67,91 @@ type finding struct {
 	diff    string
 }
 
-// observe validates an answer and notes its drift. e.req's URL path is
-// relative to the base URL when relPath is set.
+// role returns the role of the operation op names, or "" for one outside
+// the polled-task family (and for the file URL).
+func (o *observer) role(op string) cambmock.Role {
+	if fam := o.spec.OperationByID(op); fam != nil {
+		return fam.Role
+	}
+	return ""
+}
+
+// conforms names the check that every response of op conforms, by the
+// operation's role.
+func (o *observer) conforms(op string) string {
+	switch o.role(op) {
+	case cambmock.RoleCreate:
+		return CheckCreateConforms
+	case cambmock.RoleStatus:
+		return CheckStatusConforms
+	case cambmock.RoleResult:
+		return CheckResultConforms
+	case cambmock.RoleBulk:
+		return CheckBulkConforms
+	}
+	return ""
+}
+
+// drop counts a value a drift map had no room for.
+func (o *observer) drop(what string) {
+	if o.drift.Dropped == nil {
+		o.drift.Dropped = map[string]int{}
+	}
+	o.drift.Dropped[what]++
+}
+
+// count counts v in m, if m has room for it.
+func (o *observer) count(m map[string]int, what, v string) {
+	if _, ok := m[v]; !ok && len(m) >= maxDistinct {
+		o.drop(what)
+		return
+	}
+	m[v]++
+}
+
+// note adds v to the sorted list m[op], if the list has room for it.
+func note[T string | int](o *observer, m map[string][]T, what, op string, v T) {
+	list := m[op]
+	if !slices.Contains(list, v) && len(list) >= maxDistinct {
+		o.drop(what)
+		return
+	}
+	m[op] = addUnique(list, v)
+}
+
+// value readies a value the target chose for keeping: without the key,
+// and cut short.
+func value(e *exchange, v string) string { return clip(e.scrub.text(v), maxValue) }
+
+// observe validates an answer and notes its drift.
 func (o *observer) observe(e *exchange) []finding {
 	var out []finding
 	d := &o.drift
-	d.Codes[e.op] = addUnique(d.Codes[e.op], e.code)
+	note(o, d.Codes, droppedCodes, e.op, e.code)
 	if ct := e.header.Get("Content-Type"); ct != "" {
-		d.ContentTypes[e.op] = addUnique(d.ContentTypes[e.op], ct)
+		note(o, d.ContentTypes, droppedContentTypes, e.op, value(e, ct))
 	}
 	if e.code == http.StatusTooManyRequests {
 		f := finding{check: CheckRetryAfter}
 		if _, ok := retryAfter(e.header); !ok {
+			got := value(e, e.header.Get("Retry-After"))
 			f.problem = "a 429 has no Retry-After header, so a client cannot tell how long to wait"
-			if e.header.Get("Retry-After") != "" {
-				f.problem = fmt.Sprintf("a 429 has a Retry-After header %q that is neither seconds nor an HTTP date", e.header.Get("Retry-After"))
+			if got != "" {
+				f.problem = fmt.Sprintf("a 429 has a Retry-After header %q that is neither seconds nor an HTTP date", got)
 			}
-			f.diff = cmp.Diff("Retry-After: <seconds or HTTP date>", "Retry-After: "+e.header.Get("Retry-After"))
+			f.diff = wantGot("Retry-After: <seconds or an HTTP date>", "Retry-After: "+got)
 		}
 		out = append(out, f)
 	}
 	if e.op == opFile {
+		return out
+	}
+	if isRedirect(e.code) && !o.declares(e.op, e.code) {
+		loc := "no Location"
+		if l := e.header.Get("Location"); l != "" {
+			loc = "Location " + clip(e.scrub.text(redactURL(l, o.spec.APIKeyHeader())), 2*maxValue)
+		}
+		out = append(out, finding{problem: fmt.Sprintf("the target answered %d with %s; openapi.yaml declares no redirect%s", e.code, loc, o.redirect)})
 		return out
 	}
 	rel := e.req.Clone(context.Background())
@@ -80,6 +170,18 @@ func (o *observer) observe(e *exchange) []finding {
 	return out
 }
 
+// isRedirect reports whether code is a redirect.
+func isRedirect(code int) bool { return code >= 300 && code < 400 }
+
+// declares reports whether openapi.yaml declares the answer code for op.
+func (o *observer) declares(op string, code int) bool {
+	fam := o.spec.OperationByID(op)
+	if fam == nil || fam.Op.Responses == nil {
+		return false
+	}
+	return fam.Op.Responses.Status(code) != nil || fam.Op.Responses.Value(fmt.Sprintf("%dXX", code/100)) != nil
+}
+
 // noteDrift notes the fields, statuses and reasons of a JSON body, warning
 // of those the spec does not list.
 func (o *observer) noteDrift(e *exchange) {
@@ -90,54 +192,53 @@ func (o *observer) noteDrift(e *exchange) {
 	if json.Unmarshal(e.body, &body) != nil {
 		return
 	}
+	role := o.role(e.op)
 	known := o.knownFields(e.op, e.code)
 	d := &o.drift
-	if e.code >= 200 && e.code < 300 && e.op != opBulk {
+	if e.code >= 200 && e.code < 300 && role != cambmock.RoleBulk {
 		for k := range body {
-			d.Fields[e.op] = addUnique(d.Fields[e.op], k)
+			note(o, d.Fields, droppedFields, e.op, value(e, k))
 		}
 	}
 	if known != nil {
 		for _, k := range sortedKeys(body) {
 			if !slices.Contains(known, k) {
+				k := value(e, k)
 				o.warn("field", k, e.op, fmt.Sprintf("%s %d answers carry a field %q that openapi.yaml does not list", e.op, e.code, k))
 			}
 		}
 	}
-	if e.op == opBulk && e.code == http.StatusOK {
+	if role == cambmock.RoleBulk && e.code == http.StatusOK {
 		for _, v := range body {
 			if entry, ok := v.(map[string]any); ok {
 				for k := range entry {
 					if k != "output_url" {
+						k := value(e, k)
 						o.warn("field", k, e.op, fmt.Sprintf("%s entries carry a field %q that openapi.yaml does not list", e.op, k))
 					}
 				}
 			}
 		}
 	}
-	if e.op != opStatus || e.code != http.StatusOK {
+	if role != cambmock.RoleStatus || e.code != http.StatusOK {
 		return
 	}
 	if st, ok := body["status"].(string); ok {
-		d.Statuses[st]++
-		if !cambmock.Status(st).Known() {
-			o.warn("status", st, e.op, fmt.Sprintf("status %q is not in openapi.yaml's TaskStatus (%s)", st, statusList()))
+		known := o.spec.KnownStatus(cambmock.Status(st))
+		st := value(e, st)
+		o.count(d.Statuses, droppedStatuses, st)
+		if !known {
+			o.warn("status", st, e.op, fmt.Sprintf("status %q is not in openapi.yaml's TaskStatus (%s)", st, o.spec.StatusList()))
 		}
 	}
 	if r, ok := body["exception_reason"].(string); ok {
-		d.ExceptionReasons[r]++
-		if !cambmock.ExceptionReason(r).Known() {
+		known := o.spec.KnownReason(cambmock.ExceptionReason(r))
+		r := value(e, r)
+		o.count(d.ExceptionReasons, droppedReasons, r)
+		if !known {
 			o.warn("exception_reason", r, e.op, fmt.Sprintf("exception_reason %q is not in openapi.yaml's ExceptionReason list", r))
 		}
 	}
-}
-
-func statusList() string {
-	var out []string
-	for _, s := range cambmock.Statuses() {
-		out = append(out, string(s))
-	}
-	return strings.Join(out, ", ")
 }
 
 func (o *observer) warn(kind, value, where, message string) {
@@ -145,6 +246,10 @@ func (o *observer) warn(kind, value, where, message string) {
 	d := &o.drift
 	if i, ok := o.warned[key]; ok {
 		d.Warnings[i].Count++
+		return
+	}
+	if len(d.Warnings) >= maxWarnings {
+		o.drop(droppedWarnings)
 		return
 	}
 	o.warned[key] = len(d.Warnings)

@@ -34,9 +34,19 @@ type Failure struct {
 	Problem  string `json:"problem"`            // what is wrong, in a sentence
 	Request  string `json:"request,omitempty"`  // the request, key redacted
 	Response string `json:"response,omitempty"` // the response, cut short
-	Diff     string `json:"diff,omitempty"`     // go-cmp diff of what was expected (-) against what came (+)
-	Count    int    `json:"count"`              // how many times it was seen
+	// Diff sets out what was expected against what came, in two lines of the
+	// suite's own stable wording (not a go-cmp diff, whose text changes
+	// on purpose): "want: " and the expected answer, then "got:  " and
+	// the answer, such as
+	//
+	//	want: 404 and a detail saying why
+	//	got:  200 {"status":"PENDING"}
+	Diff  string `json:"diff,omitempty"`
+	Count int    `json:"count"` // how many times it was seen
 }
+
+// wantGot writes a [Failure.Diff].
+func wantGot(want, got string) string { return "want: " + want + "\ngot:  " + got }
 
 // A Warning is drift that is not a violation: something openapi.yaml does
 // not list but allows, such as an extra field or an unlisted exception
@@ -57,6 +67,13 @@ type Drift struct {
 	ContentTypes     map[string][]string `json:"content_types"`     // per operation, the content types seen
 	Codes            map[string][]int    `json:"codes"`             // per operation, the HTTP codes seen
 	Warnings         []Warning           `json:"warnings"`          // what the spec does not know
+	// Dropped counts, under the name of the map or list above, the values
+	// seen but not kept because it was full: each map keeps at most 100
+	// distinct values (per operation for fields, content types and
+	// codes) and Warnings at most 200, so that drift the target or a
+	// client chooses cannot grow without bound. Values are kept cut to
+	// 120 bytes. Nil when nothing was dropped.
+	Dropped map[string]int `json:"dropped,omitempty"`
 }
 
 // A Call is one request the suite made.
@@ -177,9 +194,8 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "        response: %s\n", f.Response)
 			}
 			if f.Diff != "" {
-				fmt.Fprintf(&b, "        diff (-want +got):\n")
 				for _, line := range strings.Split(strings.TrimRight(f.Diff, "\n"), "\n") {
-					fmt.Fprintf(&b, "          %s\n", line)
+					fmt.Fprintf(&b, "        %s\n", line)
 				}
 			}
 		}
@@ -191,6 +207,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  exception reasons: %s\n", counts(d.ExceptionReasons))
 	for _, op := range sortedKeys(d.Codes) {
 		fmt.Fprintf(&b, "  %-28s codes %v, content types %s, fields %s\n", op+":", d.Codes[op], orNone(d.ContentTypes[op]), orNone(d.Fields[op]))
+	}
+	if len(d.Dropped) > 0 {
+		fmt.Fprintf(&b, "  dropped (not kept, the lists being full): %s\n", counts(d.Dropped))
 	}
 	if len(d.Warnings) > 0 {
 		fmt.Fprintf(&b, "\nWarnings (drift the spec allows):\n")

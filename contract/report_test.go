@@ -75,3 +75,22 @@ func TestReportFormats(t *testing.T) {
 		t.Error("a report holds the API key")
 	}
 }
+
+// TestReportWantGot shows a failure's want/got lines as the text report
+// prints them: the suite's own wording, stable from run to run.
+func TestReportWantGot(t *testing.T) {
+	t.Parallel()
+	r, err := contract.Verify(t.Context(), contract.Target{
+		BaseURL: serveFake(t, newFakeAPI("unknown-task-200", testKey, "")), APIKey: testKey, Sleep: noSleep,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	r.WriteText(&text)
+	want := "        want: 404 and a detail saying why\n" +
+		`        got:  200 {"exception_reason":null,"message":null,"run_id":null,"status":"PENDING"}` + "\n"
+	if !strings.Contains(text.String(), want) {
+		t.Errorf("the text report lacks\n%s\nin:\n%s", want, text.String())
+	}
+}

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,28 +18,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/cambmock/cambmock"
-	"github.com/cambmock/cambmock/contract/internal/wavinfo"
 )
 
-// The operations of openapi.yaml.
-const (
-	opCreate = "createTextToSound"
-	opStatus = "getTextToSoundStatus"
-	opResult = "getTextToSoundResult"
-	opBulk   = "getTextToSoundResults"
-	opFile   = "file"
-)
+// opFile names, in reports, the fetch of a pre-signed file URL, which is
+// no operation of openapi.yaml.
+const opFile = "file"
 
-// conforms names the check that every response of op conforms.
-var conforms = map[string]string{
-	opCreate: CheckCreateConforms,
-	opStatus: CheckStatusConforms,
-	opResult: CheckResultConforms,
-	opBulk:   CheckBulkConforms,
-}
+// opHealth names, in reports, the probe of cambmock's /__admin/health the
+// suite makes when a wrong key is accepted, which is no operation of
+// openapi.yaml either.
+const opHealth = "health"
 
 // maxBody bounds how much of a response the suite reads.
 const maxBody = 64 << 20
@@ -50,9 +37,18 @@ const maxBody = 64 << 20
 // 429 or a 5xx, as the official SDK and the docs' sample do.
 const retries = 4
 
+// pendingShare is the share of Target.Timeout a task may stay in
+// progress when Target.PendingBound is zero: it leaves the rest of the
+// run for the polls after the terminal status and the results.
+const pendingShare = 0.6
+
+// redirectTold ends the suite's problem for an undeclared redirect.
+const redirectTold = ", and the suite does not follow it, so the API key never reaches another host"
+
 // Verify runs the suite against tg. The error is non-nil only when the
-// suite could not run (a bad Target, an unreachable host, a TLS failure);
-// it wraps [ErrTarget]. Violations and drift are in the Report.
+// suite could not run (a bad Target, an unreachable host, a TLS failure,
+// a base URL where no operation of the API answers); it wraps
+// [ErrTarget]. Violations and drift are in the Report.
 func Verify(ctx context.Context, tg Target) (*Report, error) {
 	if err := tg.validate(); err != nil {
 		return nil, err
@@ -71,35 +67,52 @@ func Verify(ctx context.Context, tg Target) (*Report, error) {
 
 // suite is one run of the checks.
 type suite struct {
-	tg       Target
-	spec     *cambmock.Spec
-	client   *http.Client
-	base     *url.URL
-	log      *slog.Logger
-	timeout  time.Duration
-	pending  time.Duration
-	interval time.Duration
-	start    time.Time
-	virtual  time.Duration // time Target.Sleep stood for
+	tg   Target
+	spec *cambmock.Spec
+	kind *cambmock.Kind // the kind of task checked: the spec's default kind
+	// client sends API requests and follows no redirect; fileClient
+	// fetches pre-signed file URLs, without the key, and may.
+	client     *http.Client
+	fileClient *http.Client
+	base       *url.URL
+	keyHeader  string
+	scrub      *scrubber
+	log        *slog.Logger
+	timeout    time.Duration
+	pending    time.Duration
+	interval   time.Duration
+	start      time.Time
+	virtual    time.Duration // time Target.Sleep stood for
 
 	report    Report
 	obs       *observer
 	failures  map[string][]Failure
 	exercised map[string]bool
+	skipped   map[string]bool // checks that met their case but could not judge it
 	notes     map[string]string
 }
 
+// noRedirects returns a shallow copy of c that follows no redirect: the
+// 3xx is the answer. c itself is left as it is.
+func noRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
 func newSuite(tg Target) (*suite, error) {
+	timeout, pending := tg.bounds()
 	s := &suite{
 		tg:        tg,
 		spec:      tg.Spec,
-		client:    tg.Client,
 		log:       tg.Logger,
-		timeout:   tg.Timeout,
-		pending:   tg.PendingBound,
+		timeout:   timeout,
+		pending:   pending,
 		interval:  tg.PollInterval,
+		scrub:     newScrubber(string(tg.APIKey)),
 		failures:  map[string][]Failure{},
 		exercised: map[string]bool{},
+		skipped:   map[string]bool{},
 		notes:     map[string]string{},
 	}
 	s.base, _ = url.Parse(strings.TrimSuffix(tg.BaseURL, "/"))
@@ -110,33 +123,31 @@ func newSuite(tg Target) (*suite, error) {
 		}
 		s.spec = spec
 	}
-	if s.client == nil {
+	s.kind = s.spec.DefaultKind()
+	s.keyHeader = s.spec.APIKeyHeader()
+	s.fileClient = tg.Client
+	if s.fileClient == nil {
 		rt := tg.RequestTimeout
 		if rt == 0 {
 			rt = 60 * time.Second
 		}
-		s.client = &http.Client{Timeout: rt}
+		s.fileClient = &http.Client{Timeout: rt}
 	}
+	s.client = noRedirects(s.fileClient)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.timeout == 0 {
-		s.timeout = 5 * time.Minute
-	}
-	if s.pending == 0 {
-		s.pending = s.timeout
 	}
 	if s.interval == 0 {
 		s.interval = time.Second
 	}
 	s.start = time.Now()
 	s.report = Report{
-		BaseURL:  s.base.String(),
+		BaseURL:  s.base.Redacted(),
 		ReadOnly: !tg.AllowSpend,
 		Started:  s.start,
 		Calls:    []Call{},
 	}
-	s.obs = newObserver(s.spec)
+	s.obs = newObserver(s.spec, redirectTold)
 	return s, nil
 }
 
@@ -177,31 +188,59 @@ func (s *suite) fail(check string, f Failure) {
 	s.failures[check] = append(list, f)
 }
 
-func (s *suite) ran(check string) { s.exercised[check] = true }
+func (s *suite) ran(check string) {
+	s.exercised[check] = true
+	delete(s.skipped, check)
+}
 
+// note sets check's note. The key is scrubbed from args, which may come
+// from the target, not from format, the suite's own words (a key such as
+// "any-key" must not redact "auth: any-key").
 func (s *suite) note(check, format string, args ...any) {
+	for i, a := range args {
+		if str, ok := a.(string); ok {
+			args[i] = s.scrub.text(str)
+		}
+	}
 	s.notes[check] = fmt.Sprintf(format, args...)
+}
+
+// skip makes check a skip with a note, unless it failed or a later step
+// passes it: the check met what it checks but could not judge it. It
+// overrides an earlier pass, so a check judged for one task and not for
+// another is a skip.
+func (s *suite) skip(check, format string, args ...any) {
+	s.skipped[check] = true
+	delete(s.exercised, check)
+	s.note(check, format, args...)
 }
 
 func (s *suite) run(ctx context.Context) error {
 	// The first request tells whether the target can be reached at all.
-	if err := s.checkUnknownTask(ctx); err != nil {
+	unknownTask, err := s.checkUnknownTask(ctx)
+	if err != nil {
 		return err
 	}
-	s.checkAuth(ctx, CheckAuthMissingKey, "")
-	s.checkAuth(ctx, CheckAuthWrongKey, "cambmock-contract-invalid-key-0000")
-	s.checkUnknownRun(ctx)
-	s.checkInvalidCreate(ctx)
+	probes := []*exchange{
+		unknownTask,
+		s.checkAuth(ctx, CheckAuthMissingKey, ""),
+		s.checkAuth(ctx, CheckAuthWrongKey, "cambmock-contract-invalid-key-0000"),
+		s.checkUnknownRun(ctx),
+		s.checkInvalidCreate(ctx),
+	}
+	if err := s.checkBaseURL(ctx, probes); err != nil {
+		return err
+	}
 	for _, id := range s.tg.TaskIDs {
-		s.follow(ctx, id, 0, false)
+		s.follow(ctx, s.kind, id, 0, false)
 	}
 	if s.tg.AllowSpend {
 		d := s.tg.Duration
 		if d == 0 {
 			d = 2
 		}
-		if id := s.create(ctx, d); id != "" {
-			s.follow(ctx, id, d, true)
+		if id := s.create(ctx, s.kind, d); id != "" {
+			s.follow(ctx, s.kind, id, d, true)
 		}
 	}
 	return nil
@@ -222,7 +261,7 @@ func (s *suite) finish() *Report {
 			res.Outcome = Pass
 		default:
 			res.Outcome = Skip
-			if res.Note == "" {
+			if res.Note == "" && !s.skipped[c.Name] {
 				res.Note = s.skipReason(c)
 			}
 		}
@@ -247,47 +286,44 @@ func (s *suite) skipReason(c Check) string {
 
 // exchange is one request and what came back.
 type exchange struct {
-	op      string
-	check   string
-	req     *http.Request
-	rel     string // the URL path relative to the base URL
-	code    int
-	header  http.Header
-	body    []byte
-	err     error
-	latency time.Duration
+	op        string
+	check     string
+	req       *http.Request
+	rel       string // the URL path relative to the base URL
+	keyHeader string // the header that carries the API key
+	scrub     *scrubber
+	code      int
+	header    http.Header
+	body      []byte
+	err       error
+	latency   time.Duration
 }
 
 // describeRequest shows a request without its key.
 func (e *exchange) describeRequest() string {
-	key := "no x-api-key"
-	if e.req.Header.Get("X-Api-Key") != "" {
-		key = "x-api-key: " + cambmock.APIKey("x").String()
+	name := e.keyHeader
+	if name == "" {
+		name = "API key"
+	}
+	key := "no " + name
+	if e.keyHeader != "" && e.req.Header.Get(e.keyHeader) != "" {
+		key = name + ": " + redacted
 	}
 	u := *e.req.URL
-	u.RawQuery = redactQuery(u.Query())
-	return fmt.Sprintf("%s %s (%s)", e.req.Method, u.String(), key)
-}
-
-func redactQuery(q url.Values) string {
-	for k := range q {
-		lk := strings.ToLower(k)
-		if strings.Contains(lk, "key") || strings.Contains(lk, "token") || strings.Contains(lk, "signature") || strings.HasPrefix(lk, "x-amz-") {
-			q.Set(k, "[redacted]")
-		}
-	}
-	return q.Encode()
+	u.RawQuery = redactQuery(u.RawQuery, e.keyHeader)
+	return clip(e.scrub.text(fmt.Sprintf("%s %s (%s)", e.req.Method, u.Redacted(), key)), 600)
 }
 
 // describeResponse shows a response, cut short.
 func (e *exchange) describeResponse() string {
 	if e.err != nil {
-		return "no response: " + e.err.Error()
+		return e.scrub.text("no response: " + e.err.Error())
 	}
 	ct := e.header.Get("Content-Type")
 	if ct == "" {
 		ct = "no Content-Type"
 	}
+	ct = clip(ct, maxValue)
 	var body string
 	switch {
 	case len(e.body) == 0:
@@ -295,13 +331,16 @@ func (e *exchange) describeResponse() string {
 	case strings.HasPrefix(ct, "audio/") || !isText(e.body):
 		body = fmt.Sprintf("(%d bytes of binary)", len(e.body))
 	default:
-		body = string(e.body)
-		if len(body) > 400 {
-			body = body[:400] + "…"
-		}
-		body = strings.Join(strings.Fields(body), " ")
+		// Scrubbed before it is cut, so no part of a key is left.
+		body = e.scrub.text(string(e.body[:min(len(e.body), 4096)]))
+		body = clip(strings.Join(strings.Fields(body), " "), 400)
 	}
-	return fmt.Sprintf("%d %s %s", e.code, ct, body)
+	if isRedirect(e.code) {
+		if l := e.header.Get("Location"); l != "" {
+			ct = "Location " + clip(redactURL(l, e.keyHeader), 2*maxValue) + ", " + ct
+		}
+	}
+	return e.scrub.text(fmt.Sprintf("%d %s %s", e.code, ct, body))
 }
 
 func isText(b []byte) bool {
@@ -312,12 +351,19 @@ func isText(b []byte) bool {
 }
 
 func (s *suite) failure(e *exchange, problem string, diff string) Failure {
-	return Failure{Problem: problem, Request: e.describeRequest(), Response: e.describeResponse(), Diff: diff}
+	f := s.scrub.failure(Failure{Problem: problem, Request: e.describeRequest(), Response: e.describeResponse(), Diff: diff})
+	f.Diff = clip(f.Diff, 600)
+	return f
 }
 
 // newRequest builds a request to path (relative to the base URL).
 func (s *suite) newRequest(ctx context.Context, method, path string, query url.Values, body any, key string) *http.Request {
-	u := *s.base
+	return s.newRequestAt(ctx, s.base, method, path, query, body, key)
+}
+
+// newRequestAt builds a request to path relative to base.
+func (s *suite) newRequestAt(ctx context.Context, base *url.URL, method, path string, query url.Values, body any, key string) *http.Request {
+	u := *base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawPath = ""
 	if len(query) > 0 {
@@ -337,17 +383,17 @@ func (s *suite) newRequest(ctx context.Context, method, path string, query url.V
 	}
 	req.Header.Set("Accept", "application/json")
 	if key != "" {
-		req.Header.Set("X-Api-Key", key)
+		req.Header.Set(s.keyHeader, key)
 	}
 	req.Header.Set("User-Agent", "cambmock-verify")
 	return req
 }
 
-// send makes one request and reads the answer.
-func (s *suite) send(req *http.Request, op, check string) *exchange {
-	e := &exchange{op: op, check: check, req: req, rel: strings.TrimPrefix(req.URL.Path, s.base.Path)}
+// send makes one request with client and reads the answer.
+func (s *suite) send(client *http.Client, req *http.Request, op, check string) *exchange {
+	e := &exchange{op: op, check: check, req: req, rel: strings.TrimPrefix(req.URL.Path, s.base.Path), keyHeader: s.keyHeader, scrub: s.scrub}
 	begin := time.Now()
-	resp, err := s.client.Do(req)
+	resp, err := client.Do(req)
 	if err == nil {
 		e.code, e.header = resp.StatusCode, resp.Header
 		var truncated bool
@@ -362,9 +408,13 @@ func (s *suite) send(req *http.Request, op, check string) *exchange {
 	}
 	e.err = err
 	e.latency = time.Since(begin)
-	call := Call{Operation: op, Method: req.Method, Path: e.rel, Check: check, Code: e.code, Latency: Duration(e.latency)}
+	path := e.rel
+	if op == opFile || op == opHealth {
+		path = req.URL.Path
+	}
+	call := Call{Operation: op, Method: req.Method, Path: clip(s.scrub.text(path), 600), Check: check, Code: e.code, Latency: Duration(e.latency)}
 	if err != nil {
-		call.Error = transportError(err)
+		call.Error = s.scrub.text(transportError(err))
 		e.code = 0
 	}
 	s.report.Calls = append(s.report.Calls, call)
@@ -382,14 +432,19 @@ func transportError(err error) string {
 	return err.Error()
 }
 
-// call sends a request built by build, retrying on network errors, 429 and
-// 5xx answers (waiting for Retry-After when given), and checks each answer
-// against the spec under check. It returns the last exchange.
+// call sends an API request built by build, retrying on network errors,
+// 429 and 5xx answers (waiting for Retry-After when given), and checks
+// each answer against the spec under check. It follows no redirect. It
+// returns the last exchange.
 func (s *suite) call(ctx context.Context, op, check string, retry bool, build func(ctx context.Context) *http.Request) *exchange {
+	return s.callWith(ctx, s.client, op, check, retry, build)
+}
+
+func (s *suite) callWith(ctx context.Context, client *http.Client, op, check string, retry bool, build func(ctx context.Context) *http.Request) *exchange {
 	wait := time.Second
 	var e *exchange
 	for attempt := 0; ; attempt++ {
-		e = s.send(build(ctx), op, check)
+		e = s.send(client, build(ctx), op, check)
 		s.inspect(e)
 		again := e.err != nil || e.code == http.StatusTooManyRequests || e.code >= 500
 		if !retry || !again || attempt == retries || ctx.Err() != nil || unreachable(e.err) {
@@ -405,6 +460,10 @@ func (s *suite) call(ctx context.Context, op, check string, retry bool, build fu
 		wait *= 2
 	}
 }
+
+// cut reports whether e failed because ctx ended, which is no fault of
+// the target.
+func cut(ctx context.Context, e *exchange) bool { return e.err != nil && ctx.Err() != nil }
 
 // unreachable reports whether err says the host cannot be reached at
 // all (no such host, connection refused, a TLS failure), which retrying
@@ -436,7 +495,8 @@ func retryAfter(h http.Header) (time.Duration, bool) {
 }
 
 // inspect validates an answer against the spec and notes its drift. Its
-// schema violations go to the check the exchange was made for.
+// schema violations, and an undeclared redirect, go to the check the
+// exchange was made for.
 func (s *suite) inspect(e *exchange) {
 	if e.err != nil {
 		return
@@ -467,398 +527,9 @@ func randomID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// gotWant summarizes an answer for a diff.
-type gotWant struct {
-	Code   int
-	Detail any `json:",omitempty"`
-}
-
-func detailOf(e *exchange) any {
-	var body struct {
-		Detail any `json:"detail"`
-	}
-	if json.Unmarshal(e.body, &body) != nil {
-		return "(not JSON)"
-	}
-	return body.Detail
-}
-
-// checkUnknownTask polls a task id that cannot exist. A transport failure
-// here means the target cannot be reached: Verify stops with an error.
-func (s *suite) checkUnknownTask(ctx context.Context) error {
-	id := randomID()
-	e := s.call(ctx, opStatus, CheckUnknownTask, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodGet, "/text-to-sound/"+id, nil, nil, string(s.tg.APIKey))
-	})
-	if e.err != nil {
-		return s.unreachable(e.err)
-	}
-	switch {
-	case e.code == http.StatusNotFound:
-	case e.code >= 200 && e.code < 300:
-		s.fail(CheckUnknownTask, s.failure(e, fmt.Sprintf("a task id that does not exist got %d, as if the task existed", e.code),
-			cmp.Diff(gotWant{Code: 404, Detail: "<why>"}, gotWant{Code: e.code, Detail: detailOf(e)})))
-	case e.code == http.StatusUnauthorized || e.code == http.StatusForbidden:
-		s.fail(CheckUnknownTask, s.failure(e, fmt.Sprintf("the API key was rejected (%d), so nothing else can be checked; give a valid key with --api-key or $CAMB_API_KEY", e.code), ""))
-	default:
-		s.fail(CheckUnknownTask, s.failure(e, fmt.Sprintf("a task id that does not exist got %d, not the declared 404", e.code),
-			cmp.Diff(gotWant{Code: 404}, gotWant{Code: e.code})))
-	}
-	if html := strings.Contains(e.header.Get("Content-Type"), "html"); html && e.code == http.StatusNotFound {
-		s.note(CheckUnknownTask, "the target answered an HTML page: is the base URL right? It should end in /apis")
-	}
-	return nil
-}
-
-// unreachable words why the target could not be reached.
-func (s *suite) unreachable(err error) error {
-	msg := transportError(err)
-	var dns *net.DNSError
-	var op *net.OpError
-	switch {
-	case errors.As(err, &dns):
-		msg = fmt.Sprintf("the host %q cannot be found (%s); check --base-url", s.base.Host, dns.Err)
-	case strings.Contains(msg, "certificate") || strings.Contains(msg, "tls:") || strings.Contains(msg, "x509"):
-		msg = fmt.Sprintf("TLS failed: %s; check the base URL's scheme and host (http:// for a local mock)", msg)
-	case errors.As(err, &op) && op.Op == "dial":
-		msg = fmt.Sprintf("cannot connect to %s: %s; is the server running, and is --base-url right?", s.base.Host, op.Err)
-	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "Client.Timeout"):
-		msg = fmt.Sprintf("no answer from %s in time (%s); check --base-url, or raise --timeout", s.base.Host, msg)
-	}
-	return fmt.Errorf("%w %s: %s", ErrTarget, s.base, msg)
-}
-
-func (s *suite) checkAuth(ctx context.Context, check, key string) {
-	e := s.call(ctx, opStatus, check, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodGet, "/text-to-sound/"+randomID(), nil, nil, key)
-	})
-	if e.err != nil {
-		s.fail(check, s.failure(e, "no answer: "+transportError(e.err), ""))
-		return
-	}
-	if e.code != http.StatusUnauthorized && e.code != http.StatusForbidden {
-		what := "without a key"
-		if key != "" {
-			what = "with a key that cannot be valid"
-		}
-		problem := fmt.Sprintf("a request %s got %d, not 401 or 403", what, e.code)
-		if key != "" && e.code == http.StatusNotFound {
-			problem += "; the target accepts any key (if it is cambmock serve, start it with --api-key)"
-		}
-		s.fail(check, s.failure(e, problem, cmp.Diff(gotWant{Code: 401}, gotWant{Code: e.code})))
-		return
-	}
-	s.note(check, "answered %d", e.code)
-}
-
-func (s *suite) checkUnknownRun(ctx context.Context) {
-	e := s.call(ctx, opResult, CheckUnknownRun, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodGet, "/text-to-sound-result/987654321987", nil, nil, string(s.tg.APIKey))
-	})
-	switch {
-	case e.err != nil:
-		s.fail(CheckUnknownRun, s.failure(e, "no answer: "+transportError(e.err), ""))
-	case e.code != http.StatusNotFound && e.code != http.StatusBadRequest:
-		s.fail(CheckUnknownRun, s.failure(e, fmt.Sprintf("a run id that does not exist got %d, not 404 (or 400)", e.code),
-			cmp.Diff(gotWant{Code: 404}, gotWant{Code: e.code})))
-	default:
-		s.note(CheckUnknownRun, "answered %d", e.code)
-	}
-}
-
-func (s *suite) checkInvalidCreate(ctx context.Context) {
-	// No prompt, and a duration of the wrong type: no API can create a
-	// task from it, so this costs nothing even in read-only mode.
-	e := s.call(ctx, opCreate, CheckInvalidCreateBody, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodPost, "/text-to-sound", nil, map[string]any{"duration": "not-a-number"}, string(s.tg.APIKey))
-	})
-	if e.err != nil {
-		s.fail(CheckInvalidCreateBody, s.failure(e, "no answer: "+transportError(e.err), ""))
-		return
-	}
-	if e.code != http.StatusUnprocessableEntity {
-		s.fail(CheckInvalidCreateBody, s.failure(e, fmt.Sprintf("a create body without a prompt got %d, not 422", e.code),
-			cmp.Diff(gotWant{Code: 422}, gotWant{Code: e.code})))
-		return
-	}
-	var body struct {
-		Detail []struct {
-			Loc []any `json:"loc"`
-		} `json:"detail"`
-	}
-	json.Unmarshal(e.body, &body)
-	var locs []string
-	for _, d := range body.Detail {
-		locs = append(locs, fmt.Sprint(d.Loc...))
-		for _, l := range d.Loc {
-			if l == "prompt" || l == "duration" {
-				return
-			}
-		}
-	}
-	s.fail(CheckInvalidCreateBody, s.failure(e, "the 422 does not name the field at fault (prompt or duration) in any loc",
-		cmp.Diff([]string{"body prompt"}, locs)))
-}
-
-// create creates a task and returns its id, or "" if it could not.
-func (s *suite) create(ctx context.Context, duration float64) string {
-	prompt := s.tg.Prompt
-	if prompt == "" {
-		prompt = "A short soft beep, for an API contract check"
-	}
-	e := s.call(ctx, opCreate, CheckCreateConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodPost, "/text-to-sound", nil,
-			map[string]any{"prompt": prompt, "duration": duration, "audio_type": "sound"}, string(s.tg.APIKey))
-	})
-	s.ran(CheckTaskCreated)
-	if e.err != nil || e.code != http.StatusOK {
-		s.fail(CheckTaskCreated, s.failure(e, "the task could not be created", ""))
-		return ""
-	}
-	var body struct {
-		TaskID any `json:"task_id"`
-	}
-	json.Unmarshal(e.body, &body)
-	id, ok := body.TaskID.(string)
-	if !ok || id == "" {
-		s.fail(CheckTaskCreated, s.failure(e, "the create answer has no task_id string", cmp.Diff("<a task id>", body.TaskID)))
-		return ""
-	}
-	return id
-}
-
-// follow polls a task until its status is terminal, checks the status
-// stays terminal, then fetches its results. duration is the requested
-// length in seconds, or 0 when unknown.
-func (s *suite) follow(ctx context.Context, id string, duration float64, created bool) {
-	begin := s.now()
-	wait := s.interval
-	polls := 0
-	poll := func() *exchange {
-		polls++
-		return s.call(ctx, opStatus, CheckStatusConforms, true, func(ctx context.Context) *http.Request {
-			return s.newRequest(ctx, http.MethodGet, "/text-to-sound/"+url.PathEscape(id), nil, nil, string(s.tg.APIKey))
-		})
-	}
-	var (
-		e      *exchange
-		status string
-		runID  any
-	)
-	for {
-		e = poll()
-		status, runID = s.readStatus(e)
-		s.progress(id, e, status, polls, begin)
-		if created && polls == 1 {
-			if e.code == http.StatusNotFound {
-				s.fail(CheckTaskCreated, s.failure(e, "the status endpoint does not know the task create returned", cmp.Diff(200, e.code)))
-				return
-			}
-		}
-		if status != "" && status != string(cambmock.StatusPending) {
-			break
-		}
-		if status == "" {
-			// The poll failed even after retries: the task cannot be followed.
-			problem := fmt.Sprintf("task %s could not be followed: its status poll answered %d without a status", id, e.code)
-			if e.err != nil {
-				problem = fmt.Sprintf("task %s could not be followed: its status poll failed %d times in a row: %s", id, retries+1, transportError(e.err))
-			} else if e.code == http.StatusTooManyRequests || e.code >= 500 {
-				problem = fmt.Sprintf("task %s could not be followed: its status poll answered %d, %d times in a row", id, e.code, retries+1)
-			}
-			s.fail(CheckStatusConforms, s.failure(e, problem, ""))
-			return
-		}
-		if ctx.Err() != nil || s.now()-begin >= s.pending {
-			s.ran(CheckPendingEnds)
-			s.fail(CheckPendingEnds, s.failure(e, fmt.Sprintf("task %s is still %s after %v (the bound); PENDING must end", id, orNo(status), (s.now()-begin).Round(time.Millisecond)), ""))
-			return
-		}
-		if s.sleep(ctx, wait) != nil {
-			continue // the next round reports the timeout
-		}
-		wait = min(time.Duration(float64(wait)*1.5), 10*time.Second)
-	}
-	s.ran(CheckPendingEnds)
-	s.note(CheckPendingEnds, "task ended %s after %d polls and %v", status, polls, (s.now() - begin).Round(time.Millisecond))
-
-	run, hasRun := s.checkRunID(e, status, runID)
-
-	// A terminal status stays: poll twice more.
-	s.ran(CheckTerminalIsFinal)
-	for range 2 {
-		if s.sleep(ctx, wait) != nil {
-			break
-		}
-		again := poll()
-		st2, run2 := s.readStatus(again)
-		if again.err != nil || again.code != http.StatusOK {
-			continue
-		}
-		if st2 != status || !jsonEqual(run2, runID) {
-			s.fail(CheckTerminalIsFinal, s.failure(again, fmt.Sprintf("task %s reported %s, then %s", id, status, orNo(st2)),
-				cmp.Diff(map[string]any{"status": status, "run_id": runID}, map[string]any{"status": st2, "run_id": run2})))
-			break
-		}
-	}
-	if hasRun {
-		s.results(ctx, run, duration)
-	}
-}
-
-func orNo(status string) string {
-	if status == "" {
-		return "without a status"
-	}
-	return status
-}
-
-func jsonEqual(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return bytes.Equal(ja, jb)
-}
-
-// readStatus reads the status and run_id of a 200 status answer.
-func (s *suite) readStatus(e *exchange) (string, any) {
-	if e.err != nil || e.code != http.StatusOK {
-		return "", nil
-	}
-	var body map[string]any
-	if json.Unmarshal(e.body, &body) != nil {
-		return "", nil
-	}
-	st, _ := body["status"].(string)
-	return st, body["run_id"]
-}
-
-func (s *suite) progress(id string, e *exchange, status string, polls int, begin time.Duration) {
-	if s.tg.Progress == nil {
-		return
-	}
-	shown := status
-	switch {
-	case e.err != nil:
-		shown = "error: " + transportError(e.err)
-	case shown == "":
-		shown = fmt.Sprintf("HTTP %d", e.code)
-	}
-	s.tg.Progress(Progress{Task: id, Status: shown, Polls: polls, Elapsed: s.now() - begin})
-}
-
-// checkRunID checks a SUCCESS carries an integer run_id.
-func (s *suite) checkRunID(e *exchange, status string, runID any) (int64, bool) {
-	if status != string(cambmock.StatusSuccess) {
-		return 0, false
-	}
-	s.ran(CheckSuccessRunID)
-	f, ok := runID.(float64)
-	if !ok || f != math.Trunc(f) || f < 0 || f > 1<<53 {
-		s.fail(CheckSuccessRunID, s.failure(e, fmt.Sprintf("SUCCESS carries run_id %s, not an integer: the client has no result to fetch", jsonText(runID)),
-			cmp.Diff("<an integer>", jsonText(runID))))
-		return 0, false
-	}
-	return int64(f), true
-}
-
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
 
-// results fetches a run's audio three ways: raw bytes, a file URL, and
-// the bulk endpoint.
-func (s *suite) results(ctx context.Context, run int64, duration float64) {
-	path := "/text-to-sound-result/" + strconv.FormatInt(run, 10)
-	raw := s.call(ctx, opResult, CheckResultConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodGet, path, nil, nil, string(s.tg.APIKey))
-	})
-	s.ran(CheckResultAudio)
-	var rawSum [32]byte
-	if raw.err != nil || raw.code != http.StatusOK {
-		s.fail(CheckResultAudio, s.failure(raw, fmt.Sprintf("the result of run %d could not be fetched", run), ""))
-	} else if info, ok := s.checkWAV(raw, CheckResultAudio, duration); ok {
-		rawSum = sha256.Sum256(raw.body)
-		s.note(CheckResultAudio, "%s, %d bytes", info, len(raw.body))
-	}
-
-	fu := s.call(ctx, opResult, CheckResultConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodGet, path, url.Values{"output_type": {"FILE_URL"}}, nil, string(s.tg.APIKey))
-	})
-	s.ran(CheckResultFileURL)
-	var body struct {
-		FileURL any `json:"file_url"`
-	}
-	if fu.err != nil || fu.code != http.StatusOK || json.Unmarshal(fu.body, &body) != nil {
-		s.fail(CheckResultFileURL, s.failure(fu, "the FILE_URL result could not be fetched as JSON", ""))
-	} else if u, ok := body.FileURL.(string); !ok || !isHTTPURL(u) {
-		s.fail(CheckResultFileURL, s.failure(fu, "the FILE_URL answer has no file_url holding an http(s) URL", cmp.Diff("<a URL>", body.FileURL)))
-	} else {
-		// A pre-signed URL is fetched without the API key: it may point at
-		// another host, which must never see the key.
-		file := s.call(ctx, opFile, CheckResultFileURL, true, func(ctx context.Context) *http.Request {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-			return req
-		})
-		if file.err != nil || file.code != http.StatusOK {
-			s.fail(CheckResultFileURL, s.failure(file, "the file URL could not be fetched", cmp.Diff(200, file.code)))
-		} else if _, ok := s.checkWAV(file, CheckResultFileURL, duration); ok && rawSum != [32]byte{} && sha256.Sum256(file.body) != rawSum {
-			s.fail(CheckResultFileURL, s.failure(file, "the file URL serves other bytes than the RAW_BYTES result", ""))
-		}
-	}
-
-	bulk := s.call(ctx, opBulk, CheckBulkConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodPost, "/text-to-sound-results", nil, map[string]any{"run_ids": []int64{run}}, string(s.tg.APIKey))
-	})
-	s.ran(CheckBulkAnswers)
-	var entries map[string]struct {
-		OutputURL any `json:"output_url"`
-	}
-	key := strconv.FormatInt(run, 10)
-	switch {
-	case bulk.err != nil || bulk.code != http.StatusOK:
-		s.fail(CheckBulkAnswers, s.failure(bulk, "the bulk results could not be fetched", ""))
-	case json.Unmarshal(bulk.body, &entries) != nil:
-		s.fail(CheckBulkAnswers, s.failure(bulk, "the bulk answer is not a JSON object of run ids", ""))
-	default:
-		entry, ok := entries[key]
-		u, _ := entry.OutputURL.(string)
-		if !ok || !isHTTPURL(u) {
-			s.fail(CheckBulkAnswers, s.failure(bulk, fmt.Sprintf("the bulk answer has no entry %q with an output_url", key),
-				cmp.Diff(map[string]string{key: "<an output_url>"}, bulkSummary(bulk.body))))
-		}
-	}
-}
-
-func bulkSummary(body []byte) map[string]string {
-	var m map[string]any
-	json.Unmarshal(body, &m)
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = jsonText(v)
-	}
-	return out
-}
-
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-// checkWAV checks an audio answer's structure and length.
-func (s *suite) checkWAV(e *exchange, check string, duration float64) (wavinfo.Info, bool) {
-	info, err := wavinfo.Read(bytes.NewReader(e.body))
-	if err != nil {
-		s.fail(check, s.failure(e, "the audio is not a well-formed WAV: "+err.Error(), ""))
-		return info, false
-	}
-	if duration > 0 {
-		got := info.Duration().Seconds()
-		if math.Abs(got-duration) > 0.1 {
-			s.fail(check, s.failure(e, fmt.Sprintf("the audio lasts %.3f s, but %.3f s were asked for", got, duration),
-				cmp.Diff(fmt.Sprintf("%.1f s", duration), fmt.Sprintf("%.3f s", got))))
-			return info, false
-		}
-	}
-	return info, true
-}
+func jsonEqual(a, b any) bool { return jsonText(a) == jsonText(b) }

@@ -1,5 +1,8 @@
 // Package examples_test checks the CI and compose examples: each is valid
-// YAML, and the example scenarios load.
+// YAML, hides no failure, and the example scenarios load. The verify
+// command line of each CI example is run against cambmock serve by
+// TestCIExamplesVerify in cmd/cambmock, where the command can run in
+// process.
 package examples_test
 
 import (
@@ -27,6 +30,13 @@ func TestYAMLFiles(t *testing.T) {
 		var v map[string]any
 		if err := yaml.Unmarshal(data, &v); err != nil || len(v) == 0 {
 			t.Errorf("%s is not a YAML mapping: %v", f, err)
+		}
+		// A CI step must fail when cambmock does: nothing swallows its
+		// exit status.
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "|| true") || strings.Contains(line, "|| :") {
+				t.Errorf("%s:%d: %q hides a failing command; let the step fail", f, i+1, strings.TrimSpace(line))
+			}
 		}
 		// The environment variables the examples set are ones cambmock reads.
 		for _, v := range []string{"CAMBMOCK_SCENARIO:", "CAMBMOCK_SCENARIOS:", "CAMBMOCK_CLOCK:", "CAMBMOCK_LOG_FORMAT:"} {

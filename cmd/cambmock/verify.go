@@ -18,17 +18,28 @@ const verifyHelp = `Usage: cambmock verify [flags]
 Checks an API against openapi.yaml: the live camb.ai API (the default), the
 mock, or your own deployment. Every response is validated against the spec,
 and the suite checks what a schema cannot say (a created task is known, a
-SUCCESS has an integer run_id, a terminal status stays, the audio is a WAV
-of the asked-for length, keys and unknown ids are rejected as declared). It
-ends with a drift report: the statuses, exception reasons, fields and
-content types the target returned, and the latency of every call.
+SUCCESS has an integer run_id, a terminal status stays when polled again,
+PENDING ends within --pending-bound, the audio is a WAV of the asked-for
+length, keys and unknown ids are rejected as declared). It ends with a
+drift report: the statuses, exception reasons, fields and content types the
+target returned, and the latency of every call.
 
 By default it is read-only: it creates no task, and checks the tasks given
 with --task-id and the answers to requests that cost nothing. With
 --allow-spend it creates one short sound task, which costs credits.
 
-Exit status: 0 conformant (warnings allowed), 1 violations found,
-2 usage error or target unreachable.
+The API key is sent only to --base-url: verify follows no redirect of an
+API request (openapi.yaml declares none, so a 3xx fails the check whose
+request got it). Only the pre-signed FILE_URL, fetched without the key,
+may redirect. The key never appears in a report.
+
+Against a cambmock that accepts any non-empty key (cambmock serve without
+--api-key), auth-wrong-key is skipped with a note; start the mock with
+--api-key KEY to check keys too.
+
+Exit status: 0 conformant (warnings and skips allowed), 1 violations found,
+2 usage error, target unreachable, or no operation of the API answering at
+--base-url (verify then says where the API answers, if it can tell).
 
 Example:
   CAMB_API_KEY=... cambmock verify --task-id 2f1c6b0e-8e43-4a55-9b0c-6d2f3f2a9d1e
@@ -43,7 +54,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	spend := fs.Bool("allow-spend", "CAMB_ALLOW_SPEND", "create a short sound task to check the whole flow (costs credits on the live API)")
 	duration := fs.Duration("duration", "", 2*time.Second, "the length of the sound --allow-spend creates")
 	timeout := fs.Duration("timeout", "CAMBMOCK_VERIFY_TIMEOUT", 5*time.Minute, "the bound on the whole run")
-	pending := fs.Duration("pending-bound", "", 0, "how long a task may stay PENDING (default: --timeout)")
+	pending := fs.Duration("pending-bound", "", 0, "how long a task may stay PENDING, from its first poll; below --timeout (default 60% of --timeout)")
 	format := fs.String("format", "", "text", "report `format`: text or json")
 	junit := fs.String("junit", "", "", "also write a JUnit XML report to `file`")
 	scenario := fs.String("scenario", "", "", "send X-Cambmock-Scenario: `name`, to check a cambmock scenario")

@@ -6,31 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/cambmock/cambmock/contract"
 )
-
-func TestDescribe(t *testing.T) {
-	res := contract.Result{Check: contract.Checks()[2]}
-	f := contract.Failure{
-		Problem:  "a task id that does not exist got 200, as if the task existed",
-		Request:  "GET https://client.camb.ai/apis/text-to-sound/x (x-api-key: [redacted])",
-		Response: `200 application/json {"status":"PENDING"}`,
-		Diff:     "  contract.gotWant{\n- \tCode: 404,\n+ \tCode: 200,\n  }",
-	}
-	want := `unknown-task: a task id that does not exist got 200, as if the task existed: polling a task id that does not exist gets the declared 404 and error body
-request:  GET https://client.camb.ai/apis/text-to-sound/x (x-api-key: [redacted])
-response: 200 application/json {"status":"PENDING"}
-diff (-want +got):
-  contract.gotWant{
-- 	Code: 404,
-+ 	Code: 200,
-  }`
-	if diff := cmp.Diff(want, contract.Describe(res, f)); diff != "" {
-		t.Errorf("Describe() mismatch (-want +got):\n%s", diff)
-	}
-}
 
 // TestChecksNamed guards the check names: reports and JUnit files refer
 // to them, so they must be unique and stable.
@@ -57,6 +34,10 @@ func TestVerifyBadTarget(t *testing.T) {
 		{"not http", contract.Target{BaseURL: "ftp://x/apis"}, `cannot check the target: base URL "ftp://x/apis" is not an http(s) URL such as https://client.camb.ai/apis`},
 		{"query", contract.Target{BaseURL: "http://x/apis?a=1"}, `cannot check the target: base URL "http://x/apis?a=1" has a query or fragment; give only scheme, host and path`},
 		{"bad task id", contract.Target{BaseURL: "http://x/apis", TaskIDs: []string{"a/b"}}, `cannot check the target: task id "a/b" cannot be used in a URL path`},
+		{"pending bound at timeout", contract.Target{BaseURL: "http://x/apis", Timeout: 3 * time.Second, PendingBound: 3 * time.Second},
+			"cannot check the target: the pending bound 3s (Target.PendingBound, --pending-bound) is not below the timeout 3s (Target.Timeout, --timeout); give a bound below the timeout, so a task stuck in PENDING is judged before the run ends"},
+		{"pending bound above the default timeout", contract.Target{BaseURL: "http://x/apis", PendingBound: 10 * time.Minute},
+			"cannot check the target: the pending bound 10m0s (Target.PendingBound, --pending-bound) is not below the timeout 5m0s (Target.Timeout, --timeout); give a bound below the timeout, so a task stuck in PENDING is judged before the run ends"},
 		{"unreachable", contract.Target{BaseURL: "http://127.0.0.1:1/apis", APIKey: "k"}, "cannot check the target http://127.0.0.1:1/apis: cannot connect to 127.0.0.1:1: connect: connection refused; is the server running, and is --base-url right?"},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,4 @@
-package contract
+package contracttest
 
 // Describe exposes how Run words a failure, for tests.
 var Describe = describe
