@@ -515,5 +515,3 @@ func (s *Server) answerWait(w http.ResponseWriter, r *http.Request, err error, v
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	}
 }
-
-

@@ -87,16 +87,16 @@ type rec struct {
 
 // cevent is a judge.Event, compact.
 type cevent struct {
-	at, real       int64
-	sent           int64  // nanoseconds after at
-	realSent       uint32 // microseconds after real, saturated
-	retryAfter     int32  // milliseconds; -1 for none
-	seq            uint32
-	code, step     uint16
-	status         uint8
-	fault          uint8
-	endpoint       uint8
-	flags          uint8 // 1: delivered, 2: early
+	at, real   int64
+	sent       int64  // nanoseconds after at
+	realSent   uint32 // microseconds after real, saturated
+	retryAfter int32  // milliseconds; -1 for none
+	seq        uint32
+	code, step uint16
+	status     uint8
+	fault      uint8
+	endpoint   uint8
+	flags      uint8 // 1: delivered, 2: early
 }
 
 type block struct {
@@ -780,7 +780,7 @@ func (m *memStore) snapshotOf(st *memState, idx uint32, r *rec, id string, now i
 	sn := snapshot{meta: m.meta(st, idx, r, id), elapsed: time.Duration(now - r.created), polls: int(r.polls),
 		results: int(r.results), fetched: int(r.fetched), step: int(r.step), succeeded: r.flags&fSucceeded != 0,
 		inFlight: int(r.arrived-r.polls) + int(r.rarrived-r.results),
-		served: map[string]bool{}}
+		served:   map[string]bool{}}
 	if r.lastSt != 0 {
 		sn.last = string(m.cfg.statuses.name(r.lastSt))
 	}

@@ -1,8 +1,8 @@
 package mockserver_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"net/http"
