@@ -236,6 +236,7 @@ func (s *Server) adminReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.journal.reset()
+	s.bus.publish(evReset, map[string]string{})
 	writeValue(w, http.StatusOK, map[string]string{"status": "reset"})
 }
 
@@ -263,7 +264,9 @@ func (s *Server) adminAdvanceClock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeValue(w, http.StatusOK, map[string]any{"clock": "manual", "now": s.clock.Now()})
+	now := s.clock.Now()
+	s.bus.publish(evClock, map[string]any{"clock": "manual", "now": now})
+	writeValue(w, http.StatusOK, map[string]any{"clock": "manual", "now": now})
 }
 
 // journalEntry is how the admin API shows a request.
@@ -296,14 +299,20 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 		Requests []journalEntry `json:"requests"`
 	}{Total: total, Requests: make([]journalEntry, 0, len(entries))}
 	for _, e := range entries {
-		je := journalEntry{At: e.at, Method: e.method, Path: e.path, Query: redactQuery(e.query), Status: e.code, Task: e.task,
-			Scenario: e.scenario, Step: stepName(e.script, e.step), Fault: e.fault, Duration: Duration(e.dur)}
-		if e.key {
-			je.APIKey = cambmock.APIKey("x").String()
-		}
-		out.Requests = append(out.Requests, je)
+		out.Requests = append(out.Requests, e.shown())
 	}
 	writeValue(w, http.StatusOK, out)
+}
+
+// shown is how the admin API shows a journal entry: the query's secrets
+// and the key redacted.
+func (e entry) shown() journalEntry {
+	je := journalEntry{At: e.at, Method: e.method, Path: e.path, Query: redactQuery(e.query), Status: e.code, Task: e.task,
+		Scenario: e.scenario, Step: stepName(e.script, e.step), Fault: e.fault, Duration: Duration(e.dur)}
+	if e.key {
+		je.APIKey = cambmock.APIKey("x").String()
+	}
+	return je
 }
 
 // redactQuery hides the values of query parameters that could hold a

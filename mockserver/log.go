@@ -153,6 +153,9 @@ func (s *Server) finish(r *http.Request, ex *exchange, aborted bool) {
 	if ex.scenario != nil {
 		scenarioName = ex.scenario.Name
 	}
+	if s.bus.listening() {
+		s.publishRequest(r, ex, code, dur)
+	}
 	s.journal.add(entry{
 		at:       time.Now(),
 		method:   r.Method,
@@ -314,4 +317,29 @@ func (j *journal) reset() {
 	j.entries = j.entries[:0]
 	j.next = 0
 	j.total = 0
+}
+
+// publishRequest tells the event stream of a request and of the task it
+// changed.
+func (s *Server) publishRequest(r *http.Request, ex *exchange, code int, dur time.Duration) {
+	e := entry{at: time.Now(), method: r.Method, path: r.URL.Path, query: r.URL.RawQuery, code: code, task: ex.taskID,
+		script: ex.script, step: ex.step, fault: ex.fault, dur: dur, key: r.Header[s.keyHeader] != nil}
+	if ex.scenario != nil {
+		e.scenario = ex.scenario.Name
+	}
+	s.bus.publish(evRequest, e.shown())
+	if ex.taskID == "" {
+		return
+	}
+	te := taskEvent{ID: ex.taskID, Code: code, Status: string(ex.status), Fault: string(ex.fault), Step: ex.step}
+	if ex.task {
+		te.Endpoint = string(ex.tk.endpoint)
+		te.Kind = s.kinds[ex.tk.meta.kind].Name
+	} else if ex.op != nil {
+		te.Kind = ex.op.Kind
+	}
+	if ex.scenario != nil {
+		te.Scenario = ex.scenario.Name
+	}
+	s.bus.publish(evTask, te)
 }

@@ -120,8 +120,8 @@ func micros(d judge.Duration) uint32 {
 	return uint32(min(max(time.Duration(d)/time.Microsecond, 0), math.MaxUint32))
 }
 
-// memConfig is what a memory store needs of its server.
-type memConfig struct {
+// storeConfig is what a store needs of its server.
+type storeConfig struct {
 	scenarios    []*scenario
 	kinds        []string
 	statuses     *statusTable
@@ -133,18 +133,23 @@ type memConfig struct {
 	historyLimit int // events kept per task
 	eventBudget  int // events kept in all
 	ttl          time.Duration
+	journalSize  int
 	wake         func(id string) // called after a task changes ("" for the set of tasks), when someone waits
 	wakeAll      func()
 	waiting      func() bool
+	// remote, for a store that replicas share, hands the server an event
+	// another replica published (see bus.publish); nil otherwise.
+	remote func(kind string, msg []byte)
 }
 
 // memStore is the in-process store.
 type memStore struct {
-	cfg   memConfig
+	cfg   storeConfig
 	state atomic.Pointer[memState]
 	seed  maphash.Seed
 	start time.Time // the real clock's origin
 	nextR atomic.Int64
+	jr    *journal
 }
 
 // memState is everything a reset forgets. Tickets keep the state they came
@@ -198,8 +203,8 @@ type blockSlab struct {
 	limit  uint32
 }
 
-func newMemStore(cfg memConfig) *memStore {
-	m := &memStore{cfg: cfg, seed: maphash.MakeSeed(), start: time.Now()}
+func newMemStore(cfg storeConfig) *memStore {
+	m := &memStore{cfg: cfg, seed: maphash.MakeSeed(), start: time.Now(), jr: newJournal(cfg.journalSize)}
 	m.nextR.Store(100000)
 	m.state.Store(m.newState())
 	return m
@@ -229,6 +234,12 @@ func (m *memStore) newState() *memState {
 func (m *memStore) clock() scenarios.Clock { return m.cfg.clock }
 
 func (m *memStore) close() error { return nil }
+
+// broadcast has nothing to do: every listener of a memory store's server
+// is local.
+func (m *memStore) broadcast(kind string, msg []byte) {}
+
+func (m *memStore) journal() journaler { return m.jr }
 
 func (m *memStore) realNow() int64 { return int64(time.Since(m.start)) }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/cambmock/cambmock"
@@ -261,4 +263,28 @@ func WithAdminToken(token string) Option {
 		c.adminToken = token
 		return nil
 	}
+}
+
+// WithStore keeps the server's tasks in a store that replicas share, so
+// that several servers behind a load balancer are one mock: a Redis (or
+// Valkey) URL, redis://[:PASSWORD@]HOST:PORT/DB or rediss:// for TLS. The
+// default is the in-process store. The password never appears in logs,
+// errors or admin answers.
+func WithStore(url string) Option {
+	return func(c *config) error {
+		if !strings.HasPrefix(url, "redis://") && !strings.HasPrefix(url, "rediss://") {
+			return fmt.Errorf("WithStore: %q is not a redis:// or rediss:// URL, such as redis://127.0.0.1:6379/0", redactURL(url))
+		}
+		c.store = url
+		return nil
+	}
+}
+
+// redactURL hides the password of a URL, for messages.
+func redactURL(s string) string {
+	u, err := neturl.Parse(s)
+	if err != nil {
+		return "the store URL (unparseable)"
+	}
+	return u.Redacted()
 }

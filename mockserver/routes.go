@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	admin.HandleFunc("/clock", s.adminGetClock).Methods(http.MethodGet)
 	admin.HandleFunc("/clock", s.adminAdvanceClock).Methods(http.MethodPost)
 	admin.HandleFunc("/requests", s.adminRequests).Methods(http.MethodGet)
+	admin.HandleFunc("/events", s.adminEvents).Methods(http.MethodGet)
 	s.admin = r
 }
 

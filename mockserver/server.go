@@ -137,12 +137,13 @@ type Server struct {
 	log       *slog.Logger
 	statuses  *statusTable
 	store     store
-	journal   *journal
+	journal   journaler
 	waiters   waiters
 	secret    []byte
 	api       apiRouter
 	admin     http.Handler
 	strict    strictCache
+	bus       bus
 	// pendingBody is a status body of the first status in progress, of
 	// which a truncated poll sends half.
 	pendingBody []byte
@@ -199,7 +200,6 @@ func New(opts ...Option) (*Server, error) {
 		byName:  map[string]*scenario{},
 		clock:   cfg.clock,
 		log:     cfg.logger,
-		journal: newJournal(cfg.journalSize),
 		closing: make(chan struct{}),
 		secret:  make([]byte, 16),
 		scale:   cfg.timeScale,
@@ -244,11 +244,16 @@ func New(opts ...Option) (*Server, error) {
 	for i, k := range s.kinds {
 		kindNames[i] = k.Name
 	}
-	s.store = newMemStore(memConfig{
+	s.store = newMemStore(storeConfig{
 		scenarios: s.scenarios, kinds: kindNames, statuses: s.statuses, clock: s.clock, spec: s.spec,
 		scale: s.scale, manual: s.manual != nil, maxTasks: cfg.maxTasks, historyLimit: cfg.historyLimit,
-		eventBudget: cfg.eventBudget, ttl: cfg.taskTTL, wake: s.waiters.wake, wakeAll: s.waiters.wakeAll, waiting: s.waiters.any,
+		eventBudget: cfg.eventBudget, ttl: cfg.taskTTL, journalSize: cfg.journalSize, wake: s.waiters.wake, wakeAll: s.waiters.wakeAll, waiting: s.waiters.any,
 	})
+	if cfg.store != "" {
+		return nil, fmt.Errorf("mockserver: WithStore(%s): the shared store is not built yet", redactURL(cfg.store))
+	}
+	s.journal = s.store.journal()
+	s.bus.out = s.store.broadcast
 	if err := s.prepareStrict(); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,13 @@ type store interface {
 	reset(ctx context.Context) error
 	// clock is the scenario clock tasks are timed by.
 	clock() scenarios.Clock
+	// journal is the request journal: the store's own, so that replicas
+	// sharing a store show one.
+	journal() journaler
+	// broadcast sends an event of the server's bus to the other replicas
+	// sharing the store, which hand it to their servers' buses
+	// (storeConfig.remote); a memory store has none.
+	broadcast(kind string, msg []byte)
 	// close releases what the store holds.
 	close() error
 }
@@ -126,4 +133,13 @@ type taskQuery struct {
 	limit    int // at most this many; 0: no limit
 	offset   int // skip this many of the newest first
 	history  bool
+}
+
+// journaler keeps the recent requests for the admin API.
+type journaler interface {
+	add(e entry)
+	// last returns up to n entries, newest first, and how many requests
+	// the journal has seen in all.
+	last(n int) ([]entry, int64)
+	reset()
 }

@@ -195,6 +195,7 @@ func (s *Server) createTask(ctx context.Context, nt NewTask) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.bus.publish(evTask, taskEvent{ID: meta.id, Kind: k.Name, Scenario: sc.Name})
 	return &Task{s: s, id: meta.id}, nil
 }
 
