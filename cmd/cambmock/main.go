@@ -1,5 +1,6 @@
-// Command cambmock runs a mock of camb.ai's text-to-sound API and checks
-// APIs against its OpenAPI spec.
+// Command cambmock runs a mock of camb.ai's polled-task APIs (text-to-sound,
+// tts, dub and the rest of the family openapi.yaml declares) and checks
+// APIs against that spec.
 //
 // Usage:
 //
@@ -10,6 +11,7 @@
 //	cambmock record [flags]     the proxy, recording each task as a scenario
 //	cambmock matrix [flags]     run a client against every scenario, judging it
 //	cambmock health [flags]     ask a running cambmock whether it is healthy
+//	cambmock spec               print the embedded OpenAPI spec
 //	cambmock version            print the version
 //
 // Run "cambmock help COMMAND" or "cambmock COMMAND --help" for the flags of
@@ -62,7 +64,8 @@ func exitCode(err error, stderr io.Writer) int {
 	return 1
 }
 
-const usage = `cambmock: a mock server and contract-testing kit for camb.ai's text-to-sound API
+const usage = `cambmock: a mock server and contract-testing kit for camb.ai's task APIs
+(text-to-sound, tts, dub, ...: create a task, poll its status, fetch the result)
 
 Usage:
   cambmock serve [flags]       serve the mock API (default http://127.0.0.1:8080/apis)
@@ -72,6 +75,7 @@ Usage:
   cambmock record [flags]      the proxy, writing a scenario file of what each task did
   cambmock matrix [flags]      run your client against every scenario and judge how it polls
   cambmock health [flags]      ask a running cambmock whether it is healthy
+  cambmock spec                print the embedded OpenAPI spec (openapi.yaml)
   cambmock version             print the version
   cambmock help [COMMAND]      show this text, or a command's flags
 
@@ -86,7 +90,7 @@ Example:
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return usageError("no command given; run one of serve, scenarios, verify, proxy, record, matrix, health, version")
+		return usageError("no command given; run one of serve, scenarios, verify, proxy, record, matrix, health, spec, version")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -102,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return matrix(ctx, rest, stdout, stderr, getenv)
 	case "health":
 		return health(ctx, rest, stdout, getenv)
+	case "spec":
+		return printSpec(rest, stdout, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "cambmock", version())
 		return nil
@@ -113,5 +119,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return usageError("unknown command %q; run one of serve, scenarios, verify, proxy, record, matrix, health, version", cmd)
+	return usageError("unknown command %q; run one of serve, scenarios, verify, proxy, record, matrix, health, spec, version", cmd)
 }

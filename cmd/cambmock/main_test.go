@@ -173,21 +173,25 @@ func TestHelpListsFlags(t *testing.T) {
 		flags map[string]string // flag -> variable ("" for none)
 	}{
 		{"serve", map[string]string{
-			"addr":       "CAMBMOCK_ADDR",
-			"api-key":    "CAMBMOCK_API_KEY",
-			"clock":      "CAMBMOCK_CLOCK",
-			"hang-limit": "CAMBMOCK_HANG_LIMIT",
-			"log-format": "CAMBMOCK_LOG_FORMAT",
-			"log-level":  "CAMBMOCK_LOG_LEVEL",
-			"max-tasks":  "CAMBMOCK_MAX_TASKS",
-			"scenario":   "CAMBMOCK_SCENARIO",
-			"scenarios":  "CAMBMOCK_SCENARIOS",
-			"strict":     "CAMBMOCK_STRICT",
-			"time-scale": "CAMBMOCK_TIME_SCALE",
+			"addr":        "CAMBMOCK_ADDR",
+			"admin-token": "CAMBMOCK_ADMIN_TOKEN",
+			"api-key":     "CAMBMOCK_API_KEY",
+			"clock":       "CAMBMOCK_CLOCK",
+			"spec":        "CAMBMOCK_SPEC",
+			"task-ttl":    "CAMBMOCK_TASK_TTL",
+			"hang-limit":  "CAMBMOCK_HANG_LIMIT",
+			"log-format":  "CAMBMOCK_LOG_FORMAT",
+			"log-level":   "CAMBMOCK_LOG_LEVEL",
+			"max-tasks":   "CAMBMOCK_MAX_TASKS",
+			"scenario":    "CAMBMOCK_SCENARIO",
+			"scenarios":   "CAMBMOCK_SCENARIOS",
+			"strict":      "CAMBMOCK_STRICT",
+			"time-scale":  "CAMBMOCK_TIME_SCALE",
 		}},
 		{"scenarios", map[string]string{
 			"format":    "CAMBMOCK_FORMAT",
 			"scenarios": "CAMBMOCK_SCENARIOS",
+			"spec":      "CAMBMOCK_SPEC",
 		}},
 		{"verify", map[string]string{
 			"allow-spend":   "CAMB_ALLOW_SPEND",
@@ -233,6 +237,7 @@ func TestHelpListsFlags(t *testing.T) {
 			"only":                       "",
 			"parallel":                   "",
 			"scenarios":                  "CAMBMOCK_SCENARIOS",
+			"spec":                       "CAMBMOCK_SPEC",
 			"time-scale":                 "CAMBMOCK_TIME_SCALE",
 		}},
 		{"health", map[string]string{
@@ -295,7 +300,7 @@ func builtinNames(t *testing.T) []string {
 }
 
 // commands is how usage errors list the commands.
-const commands = "serve, scenarios, verify, proxy, record, matrix, health, version"
+const commands = "serve, scenarios, verify, proxy, record, matrix, health, spec, version"
 
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()

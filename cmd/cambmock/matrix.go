@@ -15,7 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
 )
 
@@ -56,6 +55,7 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	allowUnknown := fs.Bool("allow-polls-after-unknown", "", "do not judge polls after an unknown status")
 	format := fs.String("format", "", "text", "output `format`: text or json")
 	junit := fs.String("junit", "", "", "also write a JUnit XML report to `file`")
+	specFile := fs.String("spec", "CAMBMOCK_SPEC", "", "serve the OpenAPI document in `file` instead of the embedded one (see cambmock spec)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func matrix(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	case *maxPolls < 0:
 		return usageError("matrix: --max-polls %d is below 0", *maxPolls)
 	}
-	spec, err := cambmock.LoadSpec()
+	spec, err := loadSpec(*specFile)
 	if err != nil {
 		return err
 	}

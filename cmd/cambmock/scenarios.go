@@ -7,7 +7,6 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
 )
 
@@ -26,13 +25,14 @@ func listScenarios(args []string, stdout, stderr io.Writer, getenv func(string) 
 	fs := newFlags("scenarios", scenariosHelp, stdout, getenv)
 	paths := fs.List("scenarios", "CAMBMOCK_SCENARIOS", string(os.PathListSeparator), "a scenario `file or folder` to load beside the built-ins; repeatable")
 	format := fs.String("format", "CAMBMOCK_FORMAT", "text", "output `format`: text or json")
+	specFile := fs.String("spec", "CAMBMOCK_SPEC", "", "check the scenarios against the OpenAPI document in `file` instead of the embedded one")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" {
 		return usageError("scenarios: --format %q is not text or json", *format)
 	}
-	spec, err := cambmock.LoadSpec()
+	spec, err := loadSpec(*specFile)
 	if err != nil {
 		return err
 	}

@@ -18,12 +18,16 @@ import (
 
 const serveHelp = `Usage: cambmock serve [flags]
 
-Serves a mock of camb.ai's text-to-sound API under /apis, playing scripted
-scenarios. Point a client's base URL at http://ADDR/apis. Each create request
-picks its scenario with the X-Cambmock-Scenario header, else a
-[scenario:NAME] token in the prompt, else --scenario. The admin API is under
-/__admin/ (scenarios, tasks and how each was polled, long polls that wait
-for a task, clock, reset, requests, health).
+Serves a mock of camb.ai's task APIs under /apis, playing scripted
+scenarios: every kind of task the spec declares (text-to-sound, tts,
+text-to-voice, audio-separation, dub, transcription, translation,
+translated-tts), each with its create, status, result and bulk endpoints.
+Point a client's base URL at http://ADDR/apis. Each create request picks
+its scenario with the X-Cambmock-Scenario header, else a [scenario:NAME]
+token in a text field of the body, else --scenario. The admin API is under
+/__admin/ (scenarios, kinds, tasks and how each was polled, long polls that
+wait for a task, events, clock, reset, requests, the spec, health); without
+--admin-token it answers only clients on this machine.
 
 Every flag can also be set with the environment variable named after it.
 
@@ -45,6 +49,9 @@ type serveConfig struct {
 	maxTasks  int
 	hangLimit time.Duration
 	timeScale float64
+	spec      string
+	taskTTL   time.Duration
+	token     string
 }
 
 func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*serveConfig, error) {
@@ -60,12 +67,16 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	logLevel := fs.String("log-level", "CAMBMOCK_LOG_LEVEL", "info", "log `level`: debug, info, warn or error; info logs a line per request")
 	maxTasks := fs.Int("max-tasks", "CAMBMOCK_MAX_TASKS", 1<<20, "the most tasks to hold; create requests beyond it get a 503 until a reset")
 	hang := fs.Duration("hang-limit", "CAMBMOCK_HANG_LIMIT", 2*time.Minute, "how long a hang fault holds a request at most")
-	scale := fs.Float64("time-scale", "CAMBMOCK_TIME_SCALE", 1, "play scenarios in `scale` times their written time: 0.01 is a hundred times faster, as for recorded ones")
+	scale := fs.Float64("time-scale", "CAMBMOCK_TIME_SCALE", 1, "play scenarios in `scale` times their written time: 0.01 is a hundred times faster, as for recorded ones (real clock only)")
+	specFile := fs.String("spec", "CAMBMOCK_SPEC", "", "serve the OpenAPI document in `file` instead of the embedded one (see cambmock spec)")
+	ttl := fs.Duration("task-ttl", "CAMBMOCK_TASK_TTL", mockserver.DefaultTaskTTL, "forget a task this long after its last request, on the scenario clock; 0 keeps tasks until a reset")
+	token := fs.String("admin-token", "CAMBMOCK_ADMIN_TOKEN", "", "require this `token` (Authorization: Bearer TOKEN) on the admin API; without one it answers only loopback clients")
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	*c = serveConfig{addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
-		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale}
+		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale,
+		spec: *specFile, taskTTL: *ttl, token: *token}
 	switch c.clock {
 	case "real", "manual":
 	default:
@@ -80,6 +91,15 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	}
 	if c.hangLimit <= 0 {
 		return nil, usageError("serve: --hang-limit %v is not above zero; give a duration such as 30s", c.hangLimit)
+	}
+	if c.taskTTL < 0 {
+		return nil, usageError("serve: --task-ttl %v is below zero; give 0 to keep tasks, or a duration such as 1h", c.taskTTL)
+	}
+	if c.clock == "manual" && c.timeScale != 1 {
+		return nil, usageError("serve: --time-scale scales the real clock, and --clock manual moves only when told; drop one of them")
+	}
+	if c.token != "" && len(c.token) < 16 {
+		return nil, usageError("serve: --admin-token has %d characters; give at least 16, such as the output of openssl rand -hex 16", len(c.token))
 	}
 	return c, nil
 }
@@ -128,7 +148,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return usageError("serve: %v", err) // as the other flags' errors read
 	}
-	spec, err := cambmock.LoadSpec()
+	spec, err := loadSpec(c.spec)
 	if err != nil {
 		return err
 	}
@@ -146,6 +166,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		mockserver.WithMaxTasks(c.maxTasks),
 		mockserver.WithHangLimit(c.hangLimit),
 		mockserver.WithTimeScale(c.timeScale),
+		mockserver.WithTaskTTL(c.taskTTL),
+	}
+	if c.token != "" {
+		opts = append(opts, mockserver.WithAdminToken(c.token))
 	}
 	if c.clock == "manual" {
 		opts = append(opts, mockserver.WithClock(scenarios.NewManualClock(time.Now().UTC().Truncate(time.Second))))
