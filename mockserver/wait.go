@@ -17,6 +17,7 @@ import (
 // the waiters of its own task.
 type waiters struct {
 	n      atomic.Int32
+	checks atomic.Int64 // how often a waiter checked its condition
 	mu     sync.Mutex
 	byTask map[string]chan struct{} // closed at the task's next change
 	tasks  chan struct{}            // closed at the next creation or reset
@@ -81,6 +82,7 @@ func (s *Server) until(ctx context.Context, id string, cond func() (bool, error)
 	defer s.waiters.n.Add(-1)
 	for {
 		ch := s.waiters.changed(id)
+		s.waiters.checks.Add(1)
 		ok, err := cond()
 		if err != nil {
 			return err
