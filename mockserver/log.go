@@ -138,13 +138,14 @@ func (s *Server) finish(r *http.Request, ex *exchange, aborted bool) {
 	// lacks; should the flush fail, the record is amended.
 	broken := aborted || ex.fault != "" && ex.fault != scenarios.FaultMalformedJSON
 	delivered := !broken && ex.code != 0 && ex.werr == nil && r.Context().Err() == nil
+	end := time.Now()
 	if ex.task {
-		s.record(r, ex, delivered, broken)
+		s.record(r, ex, end, delivered, broken)
 	}
 	if delivered && ex.flush() != nil && ex.task {
 		s.store.undeliver(r.Context(), &ex.tk)
 	}
-	dur := time.Since(ex.start)
+	dur := end.Sub(ex.start)
 	code := ex.code
 	if broken && ex.fault != scenarios.FaultTruncated {
 		code = 0 // the connection was dropped without an answer
@@ -157,7 +158,7 @@ func (s *Server) finish(r *http.Request, ex *exchange, aborted bool) {
 		s.publishRequest(r, ex, code, dur)
 	}
 	s.journal.add(entry{
-		at:       time.Now(),
+		at:       end,
 		method:   r.Method,
 		path:     r.URL.Path,
 		query:    r.URL.RawQuery,
@@ -178,7 +179,7 @@ func (s *Server) finish(r *http.Request, ex *exchange, aborted bool) {
 	if !s.log.Enabled(ctx, level) {
 		return
 	}
-	rec := slog.NewRecord(time.Now(), level, "request", 0)
+	rec := slog.NewRecord(end, level, "request", 0)
 	rec.AddAttrs(
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -196,23 +197,26 @@ func (s *Server) finish(r *http.Request, ex *exchange, aborted bool) {
 }
 
 // record adds a request's answer to its task's history.
-func (s *Server) record(r *http.Request, ex *exchange, delivered, broken bool) {
+func (s *Server) record(r *http.Request, ex *exchange, end time.Time, delivered, broken bool) {
 	tk := &ex.tk
 	ev := judge.Event{
 		Seq:       tk.seq,
 		Endpoint:  tk.endpoint,
 		At:        judge.Duration(tk.at),
 		Real:      judge.Duration(tk.real),
-		RealSent:  judge.Duration(tk.real + time.Since(ex.start)),
+		RealSent:  judge.Duration(tk.real + end.Sub(ex.start)),
 		Step:      ex.step,
 		Code:      ex.code,
 		Fault:     ex.fault,
 		Delivered: delivered,
 		Early:     ex.early,
 	}
-	if s.manual != nil {
+	switch {
+	case s.manual != nil:
 		ev.Sent = ev.At + judge.Duration(ex.latency)
-	} else {
+	case s.clock == scenarios.SystemClock():
+		ev.Sent = judge.Duration(end.Sub(tk.meta.created))
+	default:
 		ev.Sent = judge.Duration(s.clock.Now().Sub(tk.meta.created))
 	}
 	if broken && ex.fault != scenarios.FaultTruncated {
@@ -242,9 +246,25 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
+// stepNames are the common step names, made once.
+var stepNames = func() map[string][]string {
+	m := map[string][]string{}
+	for _, script := range []string{"create", "poll", "result", "file"} {
+		names := []string{script + " normal"}
+		for i := 1; i <= 64; i++ {
+			names = append(names, script+" "+strconv.Itoa(i))
+		}
+		m[script] = names
+	}
+	return m
+}()
+
 func stepName(script string, step int) string {
 	if script == "" {
 		return ""
+	}
+	if names := stepNames[script]; step >= 0 && step < len(names) {
+		return names[step]
 	}
 	if step == 0 {
 		return script + " normal"

@@ -150,6 +150,7 @@ type memStore struct {
 	start time.Time // the real clock's origin
 	nextR atomic.Int64
 	jr    *journal
+	sys   bool // the scenario clock is the real one
 }
 
 // memState is everything a reset forgets. Tickets keep the state they came
@@ -204,7 +205,7 @@ type blockSlab struct {
 }
 
 func newMemStore(cfg storeConfig) *memStore {
-	m := &memStore{cfg: cfg, seed: maphash.MakeSeed(), start: time.Now(), jr: newJournal(cfg.journalSize)}
+	m := &memStore{cfg: cfg, seed: maphash.MakeSeed(), start: time.Now(), jr: newJournal(cfg.journalSize), sys: cfg.clock == scenarios.SystemClock()}
 	m.nextR.Store(100000)
 	m.state.Store(m.newState())
 	return m
@@ -243,6 +244,17 @@ func (m *memStore) journal() journaler { return m.jr }
 
 func (m *memStore) realNow() int64 { return int64(time.Since(m.start)) }
 
+// now reads the scenario clock (unix nanoseconds) and the real one
+// (nanoseconds since the store began): with one call to time.Now when
+// the scenario clock is the real one.
+func (m *memStore) now() (scenario, real int64) {
+	if m.sys {
+		t := time.Now()
+		return t.UnixNano(), int64(t.Sub(m.start))
+	}
+	return m.cfg.clock.Now().UnixNano(), m.realNow()
+}
+
 func (st *memState) rec(idx uint32) *rec {
 	return &st.chunks[idx>>chunkBits].Load()[idx&(chunkSize-1)]
 }
@@ -255,21 +267,31 @@ func parseUUID(id string) ([16]byte, bool) {
 	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
 		return u, false
 	}
-	var hexs [32]byte
-	n := 0
-	for i := 0; i < 36; i++ {
-		c := id[i]
+	j := 0
+	for i := 0; i < 36; i += 2 {
 		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
 			continue
 		}
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		hi, lo := unhex(id[i]), unhex(id[i+1])
+		if hi > 15 || lo > 15 {
 			return u, false
 		}
-		hexs[n] = c
-		n++
+		u[j] = hi<<4 | lo
+		j++
 	}
-	hex.Decode(u[:], hexs[:])
 	return u, true
+}
+
+// unhex is the value of a lowercase hex digit, or 255.
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 255
 }
 
 func formatUUID(u [16]byte) string {
@@ -301,16 +323,33 @@ func (m *memStore) idShard(st *memState, id string) *idShard {
 
 func (st *memState) runShard(run int64) *runShard { return &st.runs[uint64(run)%shardCount] }
 
+// taskKey is a task id as the store looks it up: a canonical UUID as its
+// 16 bytes, any other id as it is.
+type taskKey struct {
+	id   string
+	uuid [16]byte
+	ok   bool // id is a canonical UUID
+}
+
+func keyOf(id string) taskKey {
+	u, ok := parseUUID(id)
+	return taskKey{id: id, uuid: u, ok: ok}
+}
+
 // lookup finds a task's slot.
 func (m *memStore) lookup(st *memState, id string) (uint32, bool) {
-	sh := m.idShard(st, id)
+	return m.lookupKey(st, keyOf(id))
+}
+
+func (m *memStore) lookupKey(st *memState, k taskKey) (uint32, bool) {
+	sh := m.idShard(st, k.id)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	if u, ok := parseUUID(id); ok {
-		idx, found := sh.uuids[u]
+	if k.ok {
+		idx, found := sh.uuids[k.uuid]
 		return idx, found
 	}
-	idx, found := sh.names[id]
+	idx, found := sh.names[k.id]
 	return idx, found
 }
 
@@ -326,14 +365,17 @@ func (st *memState) idOf(idx uint32, r *rec) string {
 
 // is reports whether r holds the task id; r's lock is held.
 func (st *memState) is(idx uint32, r *rec, id string) bool {
+	return st.isKey(idx, r, keyOf(id))
+}
+
+func (st *memState) isKey(idx uint32, r *rec, k taskKey) bool {
 	if r.flags&fLive == 0 {
 		return false
 	}
 	if r.flags&fCustom == 0 {
-		u, ok := parseUUID(id)
-		return ok && u == r.uuid
+		return k.ok && k.uuid == r.uuid
 	}
-	return st.idOf(idx, r) == id
+	return st.idOf(idx, r) == k.id
 }
 
 func (st *memState) audioIndex(t string) uint8 {
@@ -464,15 +506,16 @@ type memRef struct {
 
 func (m *memStore) poll(ctx context.Context, id string, kind uint8) (ticket, error) {
 	st := m.state.Load()
-	idx, ok := m.lookup(st, id)
+	key := keyOf(id)
+	idx, ok := m.lookupKey(st, key)
 	if !ok {
 		return ticket{}, fmt.Errorf("task %q: %w", id, ErrNoTask)
 	}
 	mu := st.lock(idx)
 	mu.Lock()
 	r := st.rec(idx)
-	now := m.cfg.clock.Now().UnixNano()
-	if !st.is(idx, r, id) || m.expired(r, now) {
+	now, realNow := m.now()
+	if !st.isKey(idx, r, key) || m.expired(r, now) {
 		mu.Unlock()
 		m.sweepOne(st, idx, id)
 		return ticket{}, fmt.Errorf("task %q: %w", id, ErrNoTask)
@@ -494,7 +537,7 @@ func (m *memStore) poll(ctx context.Context, id string, kind uint8) (ticket, err
 	if step.Reply != nil {
 		m.noteRunID(st, idx, r, step.Reply)
 	}
-	t := ticket{meta: m.meta(st, idx, r, id), index: next.Step, n: int(n), at: elapsed, real: time.Duration(m.realNow() - r.real),
+	t := ticket{meta: m.meta(st, idx, r, id), index: next.Step, n: int(n), at: elapsed, real: time.Duration(realNow - r.real),
 		endpoint: judge.Poll, ref: memRef{st, idx, id}, seq: int(r.seq)}
 	mu.Unlock()
 	return t, nil

@@ -114,10 +114,11 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
+	logger, sink, err := newLogger(stderr, c.logFormat, c.logLevel)
 	if err != nil {
 		return err
 	}
+	defer sink.Close()
 	opts := []proxy.Option{proxy.WithEnforce(c.enforce), proxy.WithLogger(logger), proxy.WithTimeout(c.timeout)}
 	var rec *proxy.Recorder
 	if name == "record" {
@@ -138,6 +139,7 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 	}
 	logger.Info("cambmock "+name+" listening", "base_url", "http://"+ln.Addr().String()+"/apis", "upstream", p.Upstream(),
 		"enforce", c.enforce, "violations", "http://"+ln.Addr().String()+"/__admin/violations")
+	sink.Flush()
 	err = runHTTP(ctx, ln, p, logger, c.timeout+2*time.Minute, nil)
 	if rec != nil {
 		rec.Flush()

@@ -104,20 +104,20 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	return c, nil
 }
 
-// newLogger builds the one logger of the process.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+// newLogger builds the one logger of the process, writing lines as
+// slog's TextHandler or JSONHandler would through a buffer flushed every
+// 100 ms. The caller must Close the sink when the command ends, which
+// flushes what is left.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, *logSink, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageError("--log-level %q is not debug, info, warn or error", level)
+		return nil, nil, usageError("--log-level %q is not debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	if format != "text" && format != "json" {
+		return nil, nil, usageError("--log-format %q is not text or json", format)
 	}
-	return nil, usageError("--log-format %q is not text or json", format)
+	sink := newLogSink(w)
+	return slog.New(newLineHandler(sink, lvl, format == "json")), sink, nil
 }
 
 // loadScenarios loads the scenario files and folders the user gave. A bad
@@ -144,10 +144,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
+	logger, sink, err := newLogger(stderr, c.logFormat, c.logLevel)
 	if err != nil {
 		return usageError("serve: %v", err) // as the other flags' errors read
 	}
+	defer sink.Close()
 	spec, err := loadSpec(c.spec)
 	if err != nil {
 		return err
@@ -182,12 +183,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("serve: %w; is another server on that port? choose another with --addr", err)
 	}
-	return serveOn(ctx, ln, srv, c, logger)
+	return serveOn(ctx, ln, srv, c, logger, sink)
 }
 
 // serveOn serves srv on ln until ctx ends, then drains in-flight requests
 // for at most 5 seconds.
-func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *serveConfig, logger *slog.Logger) error {
+func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *serveConfig, logger *slog.Logger, sink *logSink) error {
 	base := "http://" + ln.Addr().String()
 	keys := "any non-empty key"
 	if len(c.keys) > 0 {
@@ -195,6 +196,7 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 	}
 	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "scenarios", len(srv.Scenarios()),
 		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys)
+	sink.Flush() // whoever waits for the server reads this line at once
 	// Draining gives answers held by a step's latency a second to go out,
 	// then ends hang faults, which would hold the drain to its bound.
 	// (Server.Close ends latency waits too, and those requests get no answer.)

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// The log of serve, proxy and record: a line per request at a rate of tens
+// of thousands a second, so it is built into a reused buffer by a handler
+// that writes what slog's TextHandler and JSONHandler write, and goes out
+// through a buffered writer flushed every 100 ms and when the command ends,
+// so that nothing is lost on SIGTERM and no line costs a system call.
+
+// logSink is a buffered writer flushed on a timer; Close flushes what is
+// left and stops the timer.
+type logSink struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newLogSink(w io.Writer) *logSink {
+	s := &logSink{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				s.Flush()
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// Flush writes out what is buffered.
+func (s *logSink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Flush()
+}
+
+// Close stops the timer and flushes. It is safe to call more than once.
+func (s *logSink) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+		<-s.done
+	}
+	return s.Flush()
+}
+
+// lineHandler is a slog.Handler writing one line per record, as
+// slog.TextHandler (json false) or slog.JSONHandler (json true) would,
+// with no source and no ReplaceAttr.
+type lineHandler struct {
+	w      io.Writer
+	level  slog.Leveler
+	json   bool
+	prefix []byte // the attributes of WithAttrs, formatted
+	group  string // the open group, "a.b." in text, or the JSON nesting depth below
+	open   int    // JSON groups opened by WithGroup
+	bufs   *sync.Pool
+}
+
+func newLineHandler(w io.Writer, level slog.Leveler, json bool) *lineHandler {
+	return &lineHandler{w: w, level: level, json: json, bufs: &sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+
+func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	h2 := *h
+	h2.prefix = append([]byte(nil), h.prefix...)
+	for _, a := range attrs {
+		h2.prefix = h2.appendAttr(h2.prefix, h.group, a)
+	}
+	return &h2
+}
+
+func (h *lineHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	h2 := *h
+	h2.prefix = append([]byte(nil), h.prefix...)
+	if h.json {
+		h2.prefix = appendJSONString(h2.prefix, name)
+		h2.prefix = append(h2.prefix, ":{"...)
+		h2.open++
+		h2.group = ""
+		return &h2
+	}
+	h2.group = h.group + name + "."
+	return &h2
+}
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	bp := h.bufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	if h.json {
+		b = append(b, '{')
+		if !r.Time.IsZero() {
+			b = append(b, `"time":"`...)
+			b = r.Time.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, `",`...)
+		}
+		b = append(b, `"level":`...)
+		b = appendJSONString(b, r.Level.String())
+		b = append(b, `,"msg":`...)
+		b = appendJSONString(b, r.Message)
+		if len(h.prefix) > 0 {
+			b = append(b, ',')
+			b = append(b, h.prefix...)
+		}
+		first := len(h.prefix) > 0 && h.prefix[len(h.prefix)-1] == '{' // right after an opened group
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Equal(slog.Attr{}) {
+				return true
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = h.appendJSONAttr(b, a)
+			return true
+		})
+		for range h.open {
+			b = append(b, '}')
+		}
+		b = append(b, "}\n"...)
+	} else {
+		if !r.Time.IsZero() {
+			b = append(b, "time="...)
+			b = appendTextTime(b, r.Time)
+			b = append(b, ' ')
+		}
+		b = append(b, "level="...)
+		b = append(b, r.Level.String()...)
+		b = append(b, " msg="...)
+		b = appendTextString(b, r.Message)
+		b = append(b, h.prefix...)
+		r.Attrs(func(a slog.Attr) bool {
+			b = h.appendAttr(b, h.group, a)
+			return true
+		})
+		b = append(b, '\n')
+	}
+	_, err := h.w.Write(b)
+	*bp = b
+	h.bufs.Put(bp)
+	return err
+}
+
+// appendTextTime writes t as slog.TextHandler does
+// (2006-01-02T15:04:05.000Z07:00), by hand when t is in UTC.
+func appendTextTime(b []byte, t time.Time) []byte {
+	if t.Location() != time.UTC {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	}
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	}
+	digits := func(b []byte, v, n int) []byte {
+		var d [4]byte
+		for i := n - 1; i >= 0; i-- {
+			d[i] = byte('0' + v%10)
+			v /= 10
+		}
+		return append(b, d[:n]...)
+	}
+	b = digits(b, year, 4)
+	b = append(b, '-')
+	b = digits(b, int(month), 2)
+	b = append(b, '-')
+	b = digits(b, day, 2)
+	b = append(b, 'T')
+	b = digits(b, hour, 2)
+	b = append(b, ':')
+	b = digits(b, minute, 2)
+	b = append(b, ':')
+	b = digits(b, sec, 2)
+	b = append(b, '.')
+	b = digits(b, t.Nanosecond()/1e6, 3)
+	return append(b, 'Z')
+}
+
+// appendAttr appends a text attribute, " key=value".
+func (h *lineHandler) appendAttr(b []byte, group string, a slog.Attr) []byte {
+	if h.json {
+		if len(b) > 0 && b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		return h.appendJSONAttr(b, a)
+	}
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return b
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		g := group
+		if a.Key != "" {
+			g += a.Key + "."
+		}
+		for _, ga := range a.Value.Group() {
+			b = h.appendAttr(b, g, ga)
+		}
+		return b
+	}
+	b = append(b, ' ')
+	b = appendTextString(b, group+a.Key)
+	b = append(b, '=')
+	v := a.Value
+	switch v.Kind() {
+	case slog.KindString:
+		return appendTextString(b, v.String())
+	case slog.KindInt64:
+		return strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		return strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindFloat64:
+		return strconv.AppendFloat(b, v.Float64(), 'g', -1, 64)
+	case slog.KindBool:
+		return strconv.AppendBool(b, v.Bool())
+	case slog.KindDuration:
+		return appendTextString(b, v.Duration().String())
+	case slog.KindTime:
+		return appendTextTime(b, v.Time())
+	}
+	if e, ok := v.Any().(error); ok {
+		return appendTextString(b, e.Error())
+	}
+	return appendTextString(b, fmt.Sprintf("%+v", v.Any()))
+}
+
+func (h *lineHandler) appendJSONAttr(b []byte, a slog.Attr) []byte {
+	a.Value = a.Value.Resolve()
+	b = appendJSONString(b, a.Key)
+	b = append(b, ':')
+	v := a.Value
+	switch v.Kind() {
+	case slog.KindString:
+		return appendJSONString(b, v.String())
+	case slog.KindInt64:
+		return strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		return strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindFloat64:
+		return strconv.AppendFloat(b, v.Float64(), 'g', -1, 64)
+	case slog.KindBool:
+		return strconv.AppendBool(b, v.Bool())
+	case slog.KindDuration:
+		return strconv.AppendInt(b, int64(v.Duration()), 10)
+	case slog.KindTime:
+		return appendJSONString(b, v.Time().Format(time.RFC3339Nano))
+	case slog.KindGroup:
+		b = append(b, '{')
+		for i, ga := range v.Group() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = h.appendJSONAttr(b, ga)
+		}
+		return append(b, '}')
+	}
+	if e, ok := v.Any().(error); ok {
+		return appendJSONString(b, e.Error())
+	}
+	j, err := json.Marshal(v.Any())
+	if err != nil {
+		return appendJSONString(b, fmt.Sprintf("%+v", v.Any()))
+	}
+	return append(b, j...)
+}
+
+// appendTextString writes s as slog.TextHandler does: bare, or quoted
+// when it is empty or holds a space, a quote, an equals sign or a
+// character that does not print.
+func appendTextString(b []byte, s string) []byte {
+	if needsQuoting(s) {
+		return strconv.AppendQuote(b, s)
+	}
+	return append(b, s...)
+}
+
+// plain marks the ASCII bytes a text value may hold unquoted.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := '!'; c <= 0x7f; c++ {
+		t[c] = c != '=' && c != '"'
+	}
+	return t
+}()
+
+func needsQuoting(s string) bool {
+	if s == "" {
+		return true
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !plain[c] {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || !strconv.IsPrint(r) || r == '\u00a0' {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// appendJSONString writes s as a JSON string, as encoding/json would
+// (but for <, > and &, which it leaves as they are).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestLineHandlerWritesAsSlog: the fast handler writes, byte for byte,
+// what slog's TextHandler and JSONHandler write, so that tools reading
+// cambmock's logs see no difference.
+func TestLineHandlerWritesAsSlog(t *testing.T) {
+	at := time.Date(2026, 12, 1, 23, 4, 41, 202999999, time.UTC)
+	records := []func(l *slog.Logger){
+		func(l *slog.Logger) {
+			l.Info("request", "method", "GET", "path", "/apis/text-to-sound/x", "status", 200, "task", "", "scenario", "success",
+				"step", "poll 1", "dur", 97583*time.Nanosecond)
+		},
+		func(l *slog.Logger) {
+			l.Warn("odd values", "quote", `say "hi"`, "eq", "a=b", "nl", "a\nb", "uni", "é ü", "nbsp", "a\u00a0b", "ctl", "\x01",
+				"neg", -3, "u", uint64(7), "f", 1.5, "b", true, "err", errors.New("no such thing"), "at", at, "any", []int{1, 2})
+		},
+		func(l *slog.Logger) { l.With("replica", 2).Error("with attrs", "k", "v") },
+		func(l *slog.Logger) { l.WithGroup("g").Info("in a group", "k", "v") },
+		func(l *slog.Logger) { l.Info("group attr", slog.Group("req", "m", "GET", "n", 1)) },
+		func(l *slog.Logger) { l.Info("") },
+		func(l *slog.Logger) { l.Info("a path with spaces", "path", "/apis/text-to-sound/a b", "tab", "a\tb", "del", "a\x7fb") },
+	}
+	for _, json := range []bool{false, true} {
+		for i, rec := range records {
+			var want, got bytes.Buffer
+			opts := &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if len(groups) == 0 && a.Key == slog.TimeKey {
+					a.Value = slog.TimeValue(at)
+				}
+				return a
+			}}
+			var std slog.Handler = slog.NewTextHandler(&want, opts)
+			if json {
+				std = slog.NewJSONHandler(&want, opts)
+			}
+			rec(slog.New(std))
+			rec(slog.New(fixedTime{newLineHandler(&got, slog.LevelDebug, json), at}))
+			if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+				t.Errorf("record %d (json %v) mismatch (-slog +lineHandler):\n%s", i, json, diff)
+			}
+		}
+	}
+}
+
+// fixedTime stamps every record with one time.
+type fixedTime struct {
+	slog.Handler
+	at time.Time
+}
+
+func (f fixedTime) Handle(ctx context.Context, r slog.Record) error {
+	r.Time = f.at
+	return f.Handler.Handle(ctx, r)
+}
+func (f fixedTime) WithAttrs(a []slog.Attr) slog.Handler { return fixedTime{f.Handler.WithAttrs(a), f.at} }
+func (f fixedTime) WithGroup(n string) slog.Handler      { return fixedTime{f.Handler.WithGroup(n), f.at} }
+
+// TestLogSinkFlushes: lines reach the writer within the flush interval,
+// and Close writes what is left.
+func TestLogSinkFlushes(t *testing.T) {
+	var out syncBuffer
+	sink := newLogSink(&out)
+	sink.Write([]byte("one\n"))
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(out.String(), "one") {
+		if time.Now().After(deadline) {
+			t.Fatal("a line was not flushed within 2s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sink.Write([]byte("two\n"))
+	sink.Close()
+	if out.String() != "one\ntwo\n" {
+		t.Errorf("after Close the writer holds %q", out.String())
+	}
+	sink.Close() // again: nothing happens
+}
