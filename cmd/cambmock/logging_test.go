@@ -30,7 +30,9 @@ func TestLineHandlerWritesAsSlog(t *testing.T) {
 		func(l *slog.Logger) { l.WithGroup("g").Info("in a group", "k", "v") },
 		func(l *slog.Logger) { l.Info("group attr", slog.Group("req", "m", "GET", "n", 1)) },
 		func(l *slog.Logger) { l.Info("") },
-		func(l *slog.Logger) { l.Info("a path with spaces", "path", "/apis/text-to-sound/a b", "tab", "a\tb", "del", "a\x7fb") },
+		func(l *slog.Logger) {
+			l.Info("a path with spaces", "path", "/apis/text-to-sound/a b", "tab", "a\tb", "del", "a\x7fb")
+		},
 	}
 	for _, json := range []bool{false, true} {
 		for i, rec := range records {
@@ -64,8 +66,10 @@ func (f fixedTime) Handle(ctx context.Context, r slog.Record) error {
 	r.Time = f.at
 	return f.Handler.Handle(ctx, r)
 }
-func (f fixedTime) WithAttrs(a []slog.Attr) slog.Handler { return fixedTime{f.Handler.WithAttrs(a), f.at} }
-func (f fixedTime) WithGroup(n string) slog.Handler      { return fixedTime{f.Handler.WithGroup(n), f.at} }
+func (f fixedTime) WithAttrs(a []slog.Attr) slog.Handler {
+	return fixedTime{f.Handler.WithAttrs(a), f.at}
+}
+func (f fixedTime) WithGroup(n string) slog.Handler { return fixedTime{f.Handler.WithGroup(n), f.at} }
 
 // TestLogSinkFlushes: lines reach the writer within the flush interval,
 // and Close writes what is left.
