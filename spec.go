@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -50,7 +51,21 @@ type Spec struct {
 
 	family *family
 	source []byte
+
+	memoMu sync.Mutex
+	memo   map[memoKey][]string // ValidateFixed's verdicts: nil for none
 }
+
+// memoKey names a fixed answer to an operation's response object.
+type memoKey struct {
+	response *openapi3.Response
+	status   int
+	header   string
+	body     string
+}
+
+// maxMemo bounds how many verdicts ValidateFixed remembers.
+const maxMemo = 8192
 
 // LoadSpec parses and validates the embedded openapi.yaml and builds its router.
 // It takes a few milliseconds: load it once and share the result.
@@ -137,6 +152,61 @@ func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status i
 		return &Violations{Operation: in.Route.Operation.OperationID, Status: status, Problems: Problems(err)}
 	}
 	return nil
+}
+
+// ValidateFixed is [Spec.ValidateResponse] for an answer that never
+// changes, such as a scenario step's: the verdict is remembered for the
+// response object the operation declares for status (shared by every
+// operation that references it), the headers and the body, so that a
+// scenario checked against many kinds of task is validated once.
+func (s *Spec) ValidateFixed(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
+	in, err := s.Route(req)
+	if err != nil {
+		return err
+	}
+	ref := in.Route.Operation.Responses.Status(status)
+	if ref == nil {
+		// Undeclared (or only a default): not worth remembering.
+		return s.ValidateResponse(ctx, req, status, header, body)
+	}
+	keys := make([]string, 0, len(header))
+	for k := range header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var h strings.Builder
+	for _, k := range keys {
+		h.WriteString(k)
+		h.WriteByte(0)
+		h.WriteString(strings.Join(header[k], "\x00"))
+		h.WriteByte(0)
+	}
+	key := memoKey{response: ref.Value, status: status, header: h.String(), body: string(body)}
+	s.memoMu.Lock()
+	problems, seen := s.memo[key]
+	s.memoMu.Unlock()
+	if !seen {
+		err := s.ValidateResponse(ctx, req, status, header, body)
+		var v *Violations
+		switch {
+		case errors.As(err, &v):
+			problems = v.Problems
+		case err != nil:
+			return err
+		}
+		s.memoMu.Lock()
+		if s.memo == nil {
+			s.memo = map[memoKey][]string{}
+		}
+		if len(s.memo) < maxMemo {
+			s.memo[key] = problems
+		}
+		s.memoMu.Unlock()
+	}
+	if problems == nil {
+		return nil
+	}
+	return &Violations{Operation: in.Route.Operation.OperationID, Status: status, Problems: slices.Clone(problems)}
 }
 
 // Violations is the error [Spec.ValidateResponse] returns: the ways one
