@@ -1,10 +1,17 @@
-# cambmock: the mock of camb.ai's text-to-sound API, as a small static image.
+# cambmock: the mock of camb.ai's task APIs, as a small static image.
 #
 #   docker build -t cambmock .
 #   docker run --rm -p 8080:8080 cambmock
 #   docker run --rm -p 8080:8080 -v "$PWD/my-scenarios:/scenarios:ro" \
 #       -e CAMBMOCK_SCENARIOS=/scenarios cambmock
 #
+# The image listens on 0.0.0.0, so its admin API (/__admin/: tasks, clock,
+# reset, dashboard) answers only with a token; set one to use it:
+#
+#   docker run --rm -p 8080:8080 -e CAMBMOCK_ADMIN_TOKEN="$(openssl rand -hex 16)" cambmock
+#   curl -H "Authorization: Bearer $TOKEN" localhost:8080/__admin/tasks
+#
+# /__admin/health stays open (it holds nothing secret) for the health check.
 # Any command works too: docker run --rm cambmock verify --help
 
 FROM golang:1.26 AS build
