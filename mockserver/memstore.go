@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -888,12 +889,14 @@ func (m *memStore) tasks(ctx context.Context, q taskQuery) ([]snapshot, int, err
 	n := st.next
 	st.alloc.Unlock()
 	now := m.cfg.clock.Now().UnixNano()
-	type hit struct {
-		idx     uint32
-		created int64
-		run     int64
+	// The newest limit+offset tasks, kept in a heap of that size while
+	// scanning, so that a page of a million tasks costs no sort of them all.
+	keep := q.limit + q.offset
+	if q.limit <= 0 {
+		keep = 0
 	}
-	var hits []hit
+	var hits hitHeap
+	total := 0
 	for idx := uint32(1); idx < n; idx++ {
 		c := st.chunks[idx>>chunkBits].Load()
 		if c == nil {
@@ -903,19 +906,30 @@ func (m *memStore) tasks(ctx context.Context, q taskQuery) ([]snapshot, int, err
 		mu.Lock()
 		r := &c[idx&(chunkSize-1)]
 		ok := r.flags&fLive != 0 && !m.expired(r, now) && m.matches(r, q)
-		if ok {
-			hits = append(hits, hit{idx, r.created, r.runID})
-		}
+		h := hit{idx, r.created, r.runID}
 		mu.Unlock()
+		if !ok {
+			continue
+		}
+		total++
+		switch {
+		case keep == 0 || len(hits) < keep:
+			heap.Push(&hits, h)
+		case hits[0].older(h):
+			hits[0] = h
+			heap.Fix(&hits, 0)
+		}
 	}
 	// Newest first.
 	slices.SortFunc(hits, func(a, b hit) int {
-		if a.created != b.created {
-			return cmpInt64(b.created, a.created)
+		if a.older(b) {
+			return 1
 		}
-		return cmpInt64(b.run, a.run)
+		if b.older(a) {
+			return -1
+		}
+		return 0
 	})
-	total := len(hits)
 	if q.offset > 0 {
 		hits = hits[min(q.offset, len(hits)):]
 	}
@@ -935,15 +949,35 @@ func (m *memStore) tasks(ctx context.Context, q taskQuery) ([]snapshot, int, err
 	return out, total, nil
 }
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+// hit is a task a listing selects.
+type hit struct {
+	idx     uint32
+	created int64
+	run     int64
 }
+
+// older reports whether a was created before b (by run id on a tie).
+func (a hit) older(b hit) bool {
+	if a.created != b.created {
+		return a.created < b.created
+	}
+	return a.run < b.run
+}
+
+// hitHeap is a min-heap of hits, the oldest on top.
+type hitHeap []hit
+
+func (h hitHeap) Len() int           { return len(h) }
+func (h hitHeap) Less(i, j int) bool { return h[i].older(h[j]) }
+func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(x any)        { *h = append(*h, x.(hit)) }
+func (h *hitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
 
 func (m *memStore) matches(r *rec, q taskQuery) bool {
 	if q.scenario != "" && m.cfg.scenarios[r.scenario].Name != q.scenario {
