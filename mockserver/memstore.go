@@ -978,7 +978,6 @@ func (h *hitHeap) Pop() any {
 	return x
 }
 
-
 func (m *memStore) matches(r *rec, q taskQuery) bool {
 	if q.scenario != "" && m.cfg.scenarios[r.scenario].Name != q.scenario {
 		return false
