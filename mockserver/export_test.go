@@ -1,0 +1,4 @@
+package mockserver
+
+// AudioTypeOf is audioTypeOf, for the external tests.
+var AudioTypeOf = audioTypeOf
