@@ -14,3 +14,6 @@ func ScaledNow(base scenarios.Clock, origin time.Time, factor float64) time.Time
 // Wakeups counts how often the server's waiters have checked what they
 // wait for, for tests that only the waiters of what changed are woken.
 func (s *Server) Wakeups() int64 { return s.waiters.checks.Load() }
+
+// AudioTypeOf is audioTypeOf, for the external tests.
+var AudioTypeOf = audioTypeOf

@@ -59,11 +59,7 @@ func (s *Server) loadKinds() error {
 		if op := sk.Result; op != nil {
 			k.resultKinds = kindsOf(sk.Name, op.AlsoKinds, byName)
 			if ref := op.Op.Responses.Status(http.StatusOK); ref != nil && ref.Value != nil {
-				for ct := range ref.Value.Content {
-					if strings.HasPrefix(ct, "audio/") && k.audioType == "" {
-						k.audioType = ct
-					}
-				}
+				k.audioType = audioTypeOf(ref.Value.Content)
 			}
 			k.resultJSON = jsonSchemaOf(op.Op, http.StatusOK)
 			if k.audioType == "" && k.resultJSON == nil {
@@ -125,6 +121,30 @@ func (s *Server) loadKinds() error {
 		}
 	}
 	return nil
+}
+
+// audioTypeOf returns the media type a result's audio is served with: a
+// WAV type if the answer declares one, since the mock's audio is always
+// WAV, else the first audio/* type in sorted order; "" if none. (tts's
+// result declares audio/flac, as camb.ai documents, and audio/wav.)
+func audioTypeOf(content openapi3.Content) string {
+	var audio []string
+	for ct := range content {
+		if strings.HasPrefix(ct, "audio/") {
+			audio = append(audio, ct)
+		}
+	}
+	sort.Strings(audio)
+	for _, ct := range audio {
+		switch ct {
+		case "audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave":
+			return ct
+		}
+	}
+	if len(audio) > 0 {
+		return audio[0]
+	}
+	return ""
 }
 
 func kindsOf(own string, also []string, byName map[string]uint8) []uint8 {

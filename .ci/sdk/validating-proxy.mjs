@@ -9,6 +9,10 @@
 // reproduces upstream connection faults (a reset or an empty answer
 // upstream becomes a dropped connection for the client, not a 500).
 //
+// Request bodies are validated as JSON, or, for multipart/form-data and
+// urlencoded forms, as the object of their fields (text fields read as the
+// schema's types, as FastAPI reads them; files as strings).
+//
 // It never changes a response. Each violation is logged to stderr as a line
 // starting with "VIOLATION" and kept; GET /__validator/violations returns
 // them (?since=N skips the first N), GET /__validator/stats counts what was
@@ -108,14 +112,60 @@ function declaredMedia(content, mt) {
   return content[`${type}/*`] ?? content['*/*'] ?? null;
 }
 
-function validateRequest(op, req, body, where) {
+// A form field's text as the type its schema names, as FastAPI reads
+// form fields; text that does not parse stays text (and fails the schema).
+function coerceField(text, schema) {
+  switch (schema?.type) {
+    case 'integer':
+      return /^-?[0-9]+$/.test(text) ? Number(text) : text;
+    case 'number': {
+      const n = Number(text);
+      return text.trim() !== '' && Number.isFinite(n) ? n : text;
+    }
+    case 'boolean':
+      return text === 'true' ? true : text === 'false' ? false : text;
+  }
+  return text;
+}
+
+// formBody parses a multipart/form-data or urlencoded body (with the
+// parser of Node's fetch) into the object its schema describes: text
+// fields coerced to the schema's types, a file as a string (a
+// `format: binary` property takes any string), a repeated field as an
+// array when the schema says array.
+async function formBody(body, contentType, schema) {
+  const fd = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  const out = {};
+  for (const [name, value] of fd.entries()) {
+    const prop = schema?.properties?.[name] ?? (typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+    const one = (s) => (typeof value === 'string' ? coerceField(value, s) : `(file ${JSON.stringify(value.name)}, ${value.size} bytes)`);
+    if (prop?.type === 'array') (out[name] ??= []).push(one(prop.items));
+    else out[name] = one(prop);
+  }
+  return out;
+}
+
+async function validateRequest(op, req, body, where) {
   const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const mt = mediaType(headers['content-type']);
   let parsed = body.length ? body.toString('utf8') : undefined;
-  if (parsed !== undefined && /json/.test(mediaType(headers['content-type']))) {
+  if (parsed !== undefined && /json/.test(mt)) {
     try {
       parsed = JSON.parse(parsed);
     } catch (e) {
       violation({ side: 'request', ...where, rule: 'json', message: `request body is not JSON: ${e.message}` });
+      return;
+    }
+  } else if (body.length && (mt === 'multipart/form-data' || mt === 'application/x-www-form-urlencoded')) {
+    const declared = op.requestBody?.content?.[mt];
+    if (!declared) {
+      violation({ side: 'request', ...where, rule: 'media-type', message: `request Content-Type "${headers['content-type']}" is not declared (declared: ${Object.keys(op.requestBody?.content ?? {}).join(', ') || 'no body'})` });
+      return;
+    }
+    try {
+      parsed = await formBody(body, headers['content-type'], declared.schema);
+    } catch (e) {
+      violation({ side: 'request', ...where, rule: 'form', message: `request body is not a valid ${mt} body: ${e.message}` });
       return;
     }
   }
@@ -208,13 +258,13 @@ const server = http.createServer((req, res) => {
   const where = { method: req.method, path: url.pathname };
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
+  req.on('end', async () => {
     const body = Buffer.concat(chunks);
     const op = api.matchOperation({ method: req.method.toLowerCase(), path: url.pathname, headers: req.headers });
     if (!op) {
       violation({ side: 'request', ...where, rule: 'route', message: `no operation in the spec for ${req.method} ${url.pathname}` });
     } else {
-      validateRequest(op, req, body, where);
+      await validateRequest(op, req, body, where);
     }
     if (prefix && !url.pathname.startsWith(prefix + '/')) {
       res.writeHead(404, { 'content-type': 'application/json' });
