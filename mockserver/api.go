@@ -374,7 +374,11 @@ func (s *Server) serveCreate(ex *exchange, r *http.Request, rt *apiRoute) {
 		h.Write([]byte(t.value))
 		h.Write([]byte{0})
 	}
-	meta, err := s.store.create(r.Context(), taskSpec{scenario: sc.index, kind: rt.kind.index, audioType: audioType, seed: h.Sum64(), length: length})
+	items := 0
+	if list, ok := f[rt.kind.itemsField].([]any); ok {
+		items = len(list)
+	}
+	meta, err := s.store.create(r.Context(), taskSpec{scenario: sc.index, kind: rt.kind.index, audioType: audioType, seed: h.Sum64(), length: length, items: items})
 	if err != nil {
 		s.storeFailed(ex, err)
 		return
@@ -607,7 +611,8 @@ func (s *Server) serveResult(ex *exchange, r *http.Request, rt *apiRoute, param 
 	}
 	k := rt.kind
 	if k.resultJSON != nil && (k.audioType == "" || matchesQuery(rt.op.JSONWhen, r)) {
-		g := generator{s: s, task: tk.meta.id, run: run, base: requestBase(r), single: k.resultURLs == 1}
+		g := generator{s: s, task: tk.meta.id, run: run, base: requestBase(r), single: k.resultURLs == 1,
+			itemsField: k.itemsField, items: tk.meta.items}
 		s.answer(ex, http.StatusOK, ctJSON, g.json(k.resultJSON), "")
 		return
 	}

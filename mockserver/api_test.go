@@ -552,3 +552,24 @@ func TestAnswersAreJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestResultListFollowsRequest: a translation's result holds a text for
+// each text the create request sent.
+func TestResultListFollowsRequest(t *testing.T) {
+	t.Parallel()
+	ts := mockservertest.NewTestServer(t)
+	r := req{Method: "POST", Path: "/apis/translate", Body: `{"texts":["one","two","three"],"source_language":1,"target_language":2}`,
+		Header: map[string][]string{mockserver.ScenarioHeader: {"success"}}}
+	id := taskID(t, mustSend(t, ts.Client(), ts.URL, r))
+	for range 3 {
+		mustSend(t, ts.Client(), ts.URL, req{Method: "GET", Path: "/apis/translate/" + id})
+	}
+	run := ts.Task(id).Info().RunID
+	a := mustSend(t, ts.Client(), ts.URL, req{Method: "GET", Path: "/apis/translation-result/" + strconv.FormatInt(run, 10)})
+	var got struct {
+		Texts []string `json:"texts"`
+	}
+	if err := json.Unmarshal(a.Body, &got); err != nil || a.Code != 200 || len(got.Texts) != 3 {
+		t.Errorf("translation result: %d %s; want 3 texts for the 3 sent", a.Code, a.Body)
+	}
+}

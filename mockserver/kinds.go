@@ -33,6 +33,10 @@ type kind struct {
 	// urls counts the uri-format strings of a JSON result: with one, it is
 	// the run's own audio file.
 	resultURLs, bulkURLs int
+	// itemsField names a list the create request and the JSON result both
+	// hold at their top (translation's texts): the result holds as many
+	// items as the request sent.
+	itemsField string
 }
 
 func (s *Server) loadKinds() error {
@@ -66,6 +70,9 @@ func (s *Server) loadKinds() error {
 				errs = append(errs, fmt.Sprintf("%s: the result operation's 200 answer is neither audio/* nor application/json; cambmock cannot build it", op.ID))
 			}
 			k.resultURLs = countURLs(k.resultJSON)
+		}
+		if k.resultJSON != nil {
+			k.itemsField = sharedList(sk.Create, k.resultJSON)
 		}
 		if op := sk.Bulk; op != nil {
 			k.bulkKinds = kindsOf(sk.Name, op.AlsoKinds, byName)
@@ -147,6 +154,31 @@ func audioTypeOf(content openapi3.Content) string {
 	return ""
 }
 
+// sharedList returns the first (by name) top-level array property that the
+// create operation's request body and the result schema both have, or "".
+func sharedList(create *cambmock.Operation, result *openapi3.Schema) string {
+	if create.Op.RequestBody == nil || create.Op.RequestBody.Value == nil {
+		return ""
+	}
+	var names []string
+	for _, mt := range create.Op.RequestBody.Value.Content {
+		if mt.Schema == nil || mt.Schema.Value == nil {
+			continue
+		}
+		for n, p := range mt.Schema.Value.Properties {
+			r := result.Properties[n]
+			if p.Value != nil && p.Value.Type.Is("array") && r != nil && r.Value != nil && r.Value.Type.Is("array") {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
+}
+
 func kindsOf(own string, also []string, byName map[string]uint8) []uint8 {
 	out := []uint8{byName[own]}
 	for _, a := range also {
@@ -202,6 +234,10 @@ type generator struct {
 	run    int64
 	base   string // scheme and host of the request
 	single bool   // the answer holds one URL: the run's own audio
+	// items, for the list named itemsField at the top of the answer, is
+	// how many items it holds; 0 leaves it to the schema.
+	itemsField string
+	items      int
 }
 
 func (g *generator) json(schema *openapi3.Schema) []byte {
@@ -268,6 +304,18 @@ func (g *generator) value(s *openapi3.Schema, path string) any {
 				out[n] = g.task
 			case n == "run_id" && p != nil && p.Type.Is("integer"):
 				out[n] = g.run
+			case path == "" && n == g.itemsField && g.items > 0 && p != nil:
+				one := g.value(p, path+"/"+n)
+				list, _ := one.([]any)
+				var item any
+				if len(list) > 0 {
+					item = list[0]
+				}
+				items := make([]any, g.items)
+				for i := range items {
+					items[i] = item
+				}
+				out[n] = items
 			default:
 				out[n] = g.value(p, path+"/"+n)
 			}

@@ -83,6 +83,7 @@ type rec struct {
 	audio    uint8 // index into memState.audioTypes
 	lastSt   uint8 // the last status delivered, as an index
 	step     uint16
+	items    uint16
 	flags    uint8
 }
 
@@ -441,7 +442,8 @@ func (m *memStore) create(ctx context.Context, spec taskSpec) (taskMeta, error) 
 	mu.Lock()
 	r := st.rec(idx)
 	*r = rec{uuid: u, created: now.UnixNano(), real: m.realNow(), runID: run, seed: spec.seed, length: int64(spec.length),
-		last: now.UnixNano(), scenario: spec.scenario, kind: spec.kind, audio: st.audioIndex(spec.audioType), flags: fLive}
+		last: now.UnixNano(), scenario: spec.scenario, kind: spec.kind, audio: st.audioIndex(spec.audioType), flags: fLive,
+		items: uint16(min(max(spec.items, 0), math.MaxUint16))}
 	if !canonical {
 		r.flags |= fCustom
 		st.side.Lock()
@@ -457,7 +459,7 @@ func (m *memStore) create(ctx context.Context, spec taskSpec) (taskMeta, error) 
 		m.cfg.wake("")
 	}
 	return taskMeta{id: spec.id, scenario: spec.scenario, kind: spec.kind, runID: run, seed: spec.seed, length: spec.length,
-		audioType: spec.audioType, created: now}, nil
+		audioType: spec.audioType, items: int(r.items), created: now}, nil
 }
 
 // allocate takes a free slot, sweeping expired tasks when the store is full.
@@ -573,7 +575,7 @@ func (m *memStore) noteRunID(st *memState, idx uint32, r *rec, reply *scenarios.
 
 func (m *memStore) meta(st *memState, idx uint32, r *rec, id string) taskMeta {
 	return taskMeta{id: id, scenario: r.scenario, kind: r.kind, runID: r.runID, seed: r.seed, length: time.Duration(r.length),
-		audioType: st.audioName(r.audio), created: time.Unix(0, r.created).In(time.UTC)}
+		audioType: st.audioName(r.audio), items: int(r.items), created: time.Unix(0, r.created).In(time.UTC)}
 }
 
 func (m *memStore) result(ctx context.Context, run int64, kinds []uint8, file bool) (ticket, error) {

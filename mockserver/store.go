@@ -73,6 +73,7 @@ type taskSpec struct {
 	audioType string
 	seed      uint64
 	length    time.Duration
+	items     int // how many items the kind's list field held (kind.itemsField); 0 if none
 }
 
 // taskMeta is what a handler needs to know of a task.
@@ -84,6 +85,7 @@ type taskMeta struct {
 	seed      uint64
 	length    time.Duration
 	audioType string
+	items     int
 	created   time.Time // on the scenario clock
 }
 
