@@ -55,6 +55,7 @@ func (s *Server) routes() {
 	admin.HandleFunc("/tasks/{task_id}", s.adminGetTask).Methods(http.MethodGet)
 	admin.HandleFunc("/tasks/{task_id}/discipline", s.adminDiscipline).Methods(http.MethodGet)
 	admin.HandleFunc("/tasks/{task_id}/history", s.adminHistory).Methods(http.MethodGet)
+	admin.HandleFunc("/tasks/{task_id}/timeline", s.adminTimeline).Methods(http.MethodGet)
 	admin.HandleFunc("/tasks/{task_id}/wait", s.adminWaitTask).Methods(http.MethodGet)
 	admin.HandleFunc("/wait", s.adminWaitTasks).Methods(http.MethodGet)
 	admin.HandleFunc("/reset", s.adminReset).Methods(http.MethodPost)
