@@ -1,7 +1,10 @@
 package mockserver
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -135,4 +138,52 @@ func scriptSteps(script scenarios.Script, h judge.History) []timelineStep {
 		out = append(out, ts)
 	}
 	return out
+}
+
+// judgedTask is a task of GET /__admin/tasks?verdicts=true: its TaskInfo
+// and the judge's violations by the default rules, so that a list shows
+// at a glance which client behaved.
+type judgedTask struct {
+	TaskInfo
+	Violations []string `json:"violations"` // each "name: what"; empty when the client behaved
+}
+
+// judgedList is a page of judged tasks, newest first.
+type judgedList struct {
+	Total  int          `json:"total"`
+	Offset int          `json:"offset"`
+	Tasks  []judgedTask `json:"tasks"`
+}
+
+// listJudged is [Server.list] with each task judged; the tasks' history is
+// given only if q asks for it.
+func (s *Server) listJudged(ctx context.Context, q taskQuery) (judgedList, error) {
+	keep := q.history
+	q.history = true
+	all, total, err := s.store.tasks(ctx, q)
+	if err != nil {
+		return judgedList{}, err
+	}
+	out := judgedList{Total: total, Offset: q.offset, Tasks: make([]judgedTask, 0, len(all))}
+	for _, sn := range all {
+		jt := judgedTask{TaskInfo: s.info(sn), Violations: judge.Judge(sn.history, Rules{}, s.spec).Violations}
+		if !keep {
+			jt.History = []Event{}
+		}
+		out.Tasks = append(out.Tasks, jt)
+	}
+	return out, nil
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s %q is not true or false", name, v)
+	}
+	return b, nil
 }

@@ -1,6 +1,7 @@
 package mockserver_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +95,45 @@ func TestAdminTimeline(t *testing.T) {
 	}
 	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks/" + id + "/timeline?max_polls=x"}, 400, nil)
 	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks/nope/timeline"}, 404, nil)
+}
+
+// TestAdminTasksVerdicts: GET /__admin/tasks?verdicts=true judges each
+// task of the page by the default rules, with or without its history.
+func TestAdminTasksVerdicts(t *testing.T) {
+	ts := mockservertest.NewTestServer(t)
+	good := createTask(t, ts.Client(), ts.URL, "success")
+	pollStatusOf(t, ts, good)
+	ts.Advance(2 * time.Second)
+	pollStatusOf(t, ts, good)
+	bad := createTask(t, ts.Client(), ts.URL, "success")
+	pollStatusOf(t, ts, bad)
+	pollStatusOf(t, ts, bad) // at once: too fast
+	type judged struct {
+		ID         string             `json:"task_id"`
+		Polls      int                `json:"polls"`
+		History    []mockserver.Event `json:"history"`
+		Violations []string           `json:"violations"`
+	}
+	var page struct {
+		Total int      `json:"total"`
+		Tasks []judged `json:"tasks"`
+	}
+	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks?verdicts=true"}, 200, &page)
+	want := []judged{
+		{ID: bad, Polls: 2, History: []mockserver.Event{}, Violations: []string{"poll-interval"}},
+		{ID: good, Polls: 2, History: []mockserver.Event{}, Violations: []string{}},
+	}
+	for i := range page.Tasks {
+		for j, v := range page.Tasks[i].Violations {
+			page.Tasks[i].Violations[j], _, _ = strings.Cut(v, ":")
+		}
+	}
+	if diff := cmp.Diff(want, page.Tasks); diff != "" {
+		t.Errorf("GET /__admin/tasks?verdicts=true mismatch (-want +got):\n%s", diff)
+	}
+	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks?verdicts=true&history=true&limit=1"}, 200, &page)
+	if page.Total != 2 || len(page.Tasks) != 1 || len(page.Tasks[0].History) != 2 || len(page.Tasks[0].Violations) != 1 {
+		t.Errorf("GET /__admin/tasks?verdicts=true&history=true&limit=1: %+v; want the bad task with its 2 events", page)
+	}
+	admin(t, ts, req{Method: "GET", Path: "/__admin/tasks?verdicts=maybe"}, 400, nil)
 }
