@@ -163,6 +163,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("live without a reload", func(t *testing.T) { testLive(t, browser, "/__admin/ui/", "events") })
 	t.Run("live by polling", func(t *testing.T) { testLive(t, browser, "/__admin/ui/?live=poll", "polling") })
 	t.Run("clock and reset", func(t *testing.T) { testControls(t, browser) })
+	t.Run("10,000 tasks", func(t *testing.T) { testMany(t, browser) })
 	t.Run("admin token", func(t *testing.T) { testToken(t, browser) })
 }
 
@@ -407,5 +408,41 @@ func testToken(t *testing.T, browser context.Context) {
 	if strings.Contains(dom, token) || strings.Contains(dom, apiKey) {
 		t.Errorf("the page shows the admin token or the API key")
 	}
+	tb.checkClean()
+}
+
+// testMany: with 10,000 tasks the page shows one page of them at once,
+// pages through the rest and still follows new tasks live.
+func testMany(t *testing.T, browser context.Context) {
+	const n = 10000
+	ts := mockservertest.NewTestServer(t)
+	for i := range n {
+		sc := "success"
+		if i%3 == 0 {
+			sc = "stuck"
+		}
+		ts.CreateTask(mockserver.NewTask{Scenario: sc, ID: fmt.Sprintf("bulk-%05d", i)})
+	}
+	tb := openTab(t, browser, ts.URL)
+	start := time.Now()
+	tb.open("/__admin/ui/")
+	tb.wait("the first page of 10,000 tasks", `document.querySelectorAll('[data-task-id]').length === 50 &&
+		document.querySelector('[data-page-info]').textContent === '1–50 of 10,000'`)
+	shown := time.Since(start)
+	if first := js[string](tb, `document.querySelector('[data-task-id]').dataset.taskId`); first != "bulk-09999" {
+		t.Errorf("the first task shown is %s, want the newest, bulk-09999", first)
+	}
+	tb.click(`[data-page="older"]`)
+	tb.wait("the second page", `document.querySelector('[data-task-id]').dataset.taskId === 'bulk-09949' && document.querySelectorAll('[data-task-id]').length === 50`)
+	tb.set(`[data-filter="scenario"]`, "stuck")
+	tb.wait("the stuck tasks", `document.querySelector('[data-page-info]').textContent === '1–50 of 3,334' &&
+		Array.from(document.querySelectorAll('[data-task-id]')).every((e) => e.dataset.scenario === 'stuck')`)
+	tb.set(`[data-filter="scenario"]`, "")
+	c := newClient(t, ts)
+	start = time.Now()
+	id := c.create("rate-limited")
+	c.play(id, 0)
+	checkTask(t, tb, ts, id)
+	t.Logf("10,000 tasks: the first page showed in %v; a new task appeared in %v", shown.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	tb.checkClean()
 }
