@@ -23,7 +23,8 @@ scenarios. Point a client's base URL at http://ADDR/apis. Each create request
 picks its scenario with the X-Cambmock-Scenario header, else a
 [scenario:NAME] token in the prompt, else --scenario. The admin API is under
 /__admin/ (scenarios, tasks and how each was polled, long polls that wait
-for a task, clock, reset, requests, health).
+for a task, clock, reset, requests, health); a live dashboard of it all is
+at /__admin/ui/ (open it in a browser).
 
 Every flag can also be set with the environment variable named after it.
 
@@ -169,7 +170,7 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 	if len(c.keys) > 0 {
 		keys = fmt.Sprintf("%d key(s) given", len(c.keys))
 	}
-	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "scenarios", len(srv.Scenarios()),
+	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "dashboard", base+"/__admin/ui/", "scenarios", len(srv.Scenarios()),
 		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys)
 	// Draining gives answers held by a step's latency a second to go out,
 	// then ends hang faults, which would hold the drain to its bound.
