@@ -379,7 +379,7 @@
       t.last_status ? h('span', { class: 'pill ' + statusClass(t.last_status), text: t.last_status }) : h('span', { class: 'pill none', text: 'not polled' }),
       t.in_flight ? h('em', { class: 'badge def', title: 'requests arrived and not answered yet', text: t.in_flight + ' waiting' }) : null),
     h('span', { class: 'c-polls num', role: 'cell', text: t.polls }),
-    h('span', { class: 'c-step num', role: 'cell', title: 'the step of the scenario\'s poll script that answered last', text: t.poll_steps ? (t.poll_step || '–') + '/' + t.poll_steps : (t.poll_step || '–') }),
+    h('span', { class: 'c-step num', role: 'cell', title: t.poll_step ? 'step ' + t.poll_step + ' of the ' + t.poll_steps + ' of its scenario\'s poll script answered last' : 'not polled yet', text: !t.poll_step ? '–' : t.poll_steps ? t.poll_step + '/' + t.poll_steps : t.poll_step }),
     h('span', { class: 'c-age num', role: 'cell', 'data-age': seconds(t.elapsed), title: 'created ' + clockText(t.created_at), text: fmt(seconds(t.elapsed)) }),
     h('span', { class: 'c-spark', role: 'cell' }, open ? null : spark(t)),
     h('span', { class: 'c-verdict', role: 'cell' }, verdict));
@@ -483,7 +483,8 @@
       h('span', null, h('b', { text: 'scenario' }), tl.scenario || '—', sc ? ' — ' + sc.description : ''),
       t.created_at ? h('span', null, h('b', { text: 'created' }), clockText(t.created_at)) : null,
       t.run_id ? h('span', null, h('b', { text: 'run id' }), h('span', { class: 'mono', text: t.run_id })) : null,
-      h('span', null, h('b', { text: 'age' }), fmt(seconds(tl.elapsed)))));
+      h('span', null, h('b', { text: 'age' }), fmt(seconds(tl.elapsed))),
+      t.in_flight ? h('span', null, h('b', { text: 'waiting' }), plural(t.in_flight, 'request') + ' arrived and not answered yet (a hang or a latency): drawn once answered') : null));
 
     const axis = axisOf(tl);
     box.append(big(tl, width, axis));
@@ -599,7 +600,7 @@
     const steps = real ? [] : (tl.steps || []);
     // The axis spans what happened; "now" joins it unless it lies far beyond.
     const hasRA = (e) => e.retry_after && e.code >= 400;
-    let last = evs.length ? Math.max(0.001, ...evs.map(T), ...evs.filter(hasRA).map(raEnd)) : Math.max(now, 0.001);
+    let last = evs.length ? Math.max(0.001, ...evs.map(T), ...evs.filter(hasRA).map(raEnd)) : Math.max(now, 5);
     // Show the next step boundary ahead, if it is near.
     for (const st of steps) {
       const u = st.until !== undefined ? seconds(st.until) : NaN;
@@ -686,7 +687,8 @@
     // Now.
     if (nowShown) {
       svg.append(s('line', { x1: x(now), x2: x(now), y1: Y.flag - 14, y2: Y.axis, stroke: '#2563eb', 'stroke-width': 1, 'stroke-dasharray': '2 2' }));
-      svg.append(s('text', { x: x(now) - 3, y: Y.axis - 4, 'font-size': 10.5, fill: '#2563eb', 'text-anchor': 'end', text: 'now' }));
+      const left = x(now) < 40;
+      svg.append(s('text', { x: x(now) + (left ? 3 : -3), y: Y.axis - 4, 'font-size': 10.5, fill: '#2563eb', 'text-anchor': left ? 'start' : 'end', text: 'now' }));
     } else {
       svg.append(s('text', { x: W - R, y: Y.axis - 4, 'font-size': 10.5, fill: '#2563eb', 'text-anchor': 'end', text: 'now: ' + fmt(now) + ' →' }));
     }
@@ -824,11 +826,13 @@
     });
     list.replaceChildren(...items);
     const hidden = state.journal.length - shown.length;
-    $('[data-journal-total]').textContent = state.journalTotal ? '(' + state.journalTotal.toLocaleString('en') + ' seen)' : '';
+    $('[data-journal-total]').textContent = state.journalTotal ? '(' + shown.length + (shown.length >= SHOWN_JOURNAL ? '+' : '') + ' shown of ' + state.journalTotal.toLocaleString('en') + ' seen)' : '';
     const empty = $('[data-journal-empty]');
     empty.hidden = shown.length > 0;
     if (!empty.hidden) {
-      empty.textContent = state.journal.length === 0 ? 'No requests yet.' :
+      const onlyAdmin = state.journal.length > 0 && state.journal.every(isAdmin);
+      empty.textContent = state.journal.length === 0 || (onlyAdmin && !state.jf.admin && !state.jf.text && !state.jf.method && state.jf.code === '') ?
+        'No API request yet.' + (onlyAdmin ? ' The admin API\'s own requests (this page\'s among them) are hidden: tick "admin API" to see them.' : '') :
         'No request matches these filters' + (!state.jf.admin && hidden ? ' (the admin API\'s own requests are hidden; tick "admin API" to see them).' : '.');
     }
   }
