@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/cambmock/cambmock/contract/proxy"
 	"github.com/cambmock/cambmock/mockserver"
 	"github.com/cambmock/cambmock/mockserver/adminguard"
 	"github.com/cambmock/cambmock/mockserver/mockservertest"
@@ -164,6 +166,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("live by polling", func(t *testing.T) { testLive(t, browser, "/__admin/ui/?live=poll", "polling") })
 	t.Run("clock and reset", func(t *testing.T) { testControls(t, browser) })
 	t.Run("10,000 tasks", func(t *testing.T) { testMany(t, browser) })
+	t.Run("on the proxy", func(t *testing.T) { testProxy(t, browser) })
 	t.Run("admin token", func(t *testing.T) { testToken(t, browser) })
 }
 
@@ -444,5 +447,102 @@ func testMany(t *testing.T, browser context.Context) {
 	c.play(id, 0)
 	checkTask(t, tb, ts, id)
 	t.Logf("10,000 tasks: the first page showed in %v; a new task appeared in %v", shown.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	tb.checkClean()
+}
+
+// testProxy: the same page on the checking proxy shows the tasks that went
+// through it, as the mock behind it served them, and hides what the proxy
+// lacks (scenarios, a clock, reset).
+func testProxy(t *testing.T, browser context.Context) {
+	mock := mockservertest.NewTestServer(t)
+	p, err := proxy.New(mock.BaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := httptest.NewServer(p)
+	t.Cleanup(ps.Close)
+	t.Cleanup(p.Close)
+	// A client that talks to the proxy; the test moves the mock's clock.
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	through := func(method, path, body string, header ...string) (int, []byte) {
+		t.Helper()
+		var r io.Reader
+		if body != "" {
+			r = strings.NewReader(body)
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), method, ps.URL+path, r)
+		req.Header.Set("X-Api-Key", apiKey)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	create := func(scenario string) string {
+		t.Helper()
+		code, b := through("POST", "/apis/text-to-sound", `{"prompt":"rain","duration":3}`, mockserver.ScenarioHeader, scenario)
+		var v struct {
+			TaskID string `json:"task_id"`
+		}
+		if code != 200 || json.Unmarshal(b, &v) != nil {
+			t.Fatalf("create through the proxy: %d %s", code, b)
+		}
+		return v.TaskID
+	}
+	play := func(id string, gaps ...float64) {
+		for _, g := range gaps {
+			mock.Advance(time.Duration(g * float64(time.Second)))
+			through("GET", "/apis/text-to-sound/"+id, "")
+		}
+	}
+	var tb *tab
+	shows := func(id string) {
+		t.Helper()
+		ti := info(t, mock, id)
+		n := pollEvents(ti)
+		tb.wait(fmt.Sprintf("task %s shows %s and %d poll marks", id, ti.Status, n), fmt.Sprintf(
+			`(() => { const el = document.querySelector('[data-task-id=%[1]q]'); if (!el) return false;
+			  return el.dataset.status === %[2]q && el.textContent.includes(%[2]q) &&
+			    el.querySelectorAll('svg[data-timeline=%[1]q] [data-poll]').length === %[3]d; })()`, id, string(ti.Status), n))
+	}
+	first := create("rate-limited")
+	play(first, 0, 0.2, 2, 2, 2)
+
+	tb = openTab(t, browser, ps.URL)
+	tb.open("/__admin/ui/")
+	shows(first)
+	if got := js[string](tb, `document.querySelector('[data-service-name]').textContent`); got != "checking proxy" {
+		t.Errorf("the page names the server %q, want checking proxy", got)
+	}
+	for _, sel := range []string{"[data-scenarios-box]", "[data-advance-box]", "[data-reset-box]", "[data-clock-box]"} {
+		if !js[bool](tb, fmt.Sprintf(`document.querySelector(%q).hidden`, sel)) {
+			t.Errorf("the proxy's page shows %s", sel)
+		}
+	}
+	later := create("error")
+	play(later, 0, 2)
+	shows(later)
+	tb.wait("the journal shows the 9 requests", `document.querySelectorAll('[data-journal] [data-request]').length === 9`)
+	tb.click(fmt.Sprintf(`[data-task-id=%q] .row`, first))
+	tb.wait("the full timeline and its verdict", fmt.Sprintf(`(() => { const svg = document.querySelector('svg.big[data-timeline=%[1]q]');
+		return !!svg && svg.querySelectorAll('[data-poll]').length === 5 && svg.querySelector('[data-poll][data-marks~="poll-interval"]') !== null &&
+		  document.querySelector('[data-task-id=%[1]q] .verdicts').textContent.includes('poll-interval'); })()`, first))
+	if p := tb.screenshot("proxy"); *screenshotTo != "" {
+		b, _ := os.ReadFile(p)
+		os.WriteFile(strings.TrimSuffix(*screenshotTo, ".png")+"-proxy.png", b, 0o644)
+	}
+	if seen := tb.seen(); strings.Contains(seen, apiKey) || strings.Contains(seen, "SECRET") {
+		t.Errorf("the proxy's page holds the API key the client sent")
+	}
 	tb.checkClean()
 }

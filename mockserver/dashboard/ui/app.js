@@ -189,6 +189,7 @@
         ', how the client polled each one, and what the upstream answered.';
     }
     document.title = 'cambmock ' + $('[data-service-name]').textContent;
+    document.body.dataset.mode = state.mock ? 'mock' : 'proxy';
     $('[data-scenarios-box]').hidden = !state.mock;
     $('[data-reset-box]').hidden = !state.mock;
     $('[data-clock-box]').hidden = !state.mock;
@@ -480,7 +481,7 @@
     box.append(h('div', { class: 'facts' },
       h('span', null, h('b', { text: 'task' }), h('span', { class: 'mono', text: tl.task_id })),
       h('span', null, h('b', { text: 'kind' }), tl.kind || '—'),
-      h('span', null, h('b', { text: 'scenario' }), tl.scenario || '—', sc ? ' — ' + sc.description : ''),
+      tl.scenario ? h('span', null, h('b', { text: 'scenario' }), tl.scenario, sc ? ' — ' + sc.description : '') : null,
       t.created_at ? h('span', null, h('b', { text: 'created' }), clockText(t.created_at)) : null,
       t.run_id ? h('span', null, h('b', { text: 'run id' }), h('span', { class: 'mono', text: t.run_id })) : null,
       h('span', null, h('b', { text: 'age' }), fmt(seconds(tl.elapsed))),
@@ -520,7 +521,7 @@
       dt('results fetched', String(d.results || 0) + (d.early_results ? ', ' + d.early_results + ' asked for too early' : '')),
       d.undelivered ? dt('not delivered', plural(d.undelivered, 'answer')) : null);
     box.append(h('div', { class: 'cols' },
-      h('div', null, h('h3', { text: tl.steps && tl.steps.length ? 'Scenario steps' : 'Steps' }), tl.steps && tl.steps.length ? steps : h('p', { class: 'help', text: 'This server plays no scenario: it shows what it saw.' })),
+      h('div', null, h('h3', { text: tl.steps && tl.steps.length ? 'Scenario steps' : 'Steps' }), tl.steps && tl.steps.length ? steps : h('p', { class: 'help', text: state.mock ? 'This task\'s scenario has no poll script.' : 'The proxy plays no scenario: it shows what went through it.' })),
       h('div', null, h('h3', { text: 'How it was polled' }), disc)));
 
     const evs = tl.events || [];
@@ -701,7 +702,7 @@
       svg.append(s('text', { x: x(t), y: Y.axis + 18, 'font-size': 11, fill: '#64748b', 'text-anchor': t === 0 ? 'start' : 'middle', text: fmt(t) }));
     }
     svg.append(s('text', { x: W - R, y: H - 4, 'font-size': 11, fill: '#64748b', 'text-anchor': 'end',
-      text: real ? 'real time since the task was created' : 'time since the task was created, on the ' + (tl.manual_clock ? 'manual ' : '') + 'scenario clock' }));
+      text: !state.mock ? 'time since the proxy saw the task created' : real ? 'real time since the task was created' : 'time since the task was created, on the ' + (tl.manual_clock ? 'manual ' : '') + 'scenario clock' }));
     svg.append(s('text', { x: L, y: Y.poll - 16, 'font-size': 10.5, fill: '#94a3b8', text: 'polls' }));
     if (evs.some((e) => e.endpoint !== 'poll')) svg.append(s('text', { x: L, y: Y.result - 9, 'font-size': 10.5, fill: '#94a3b8', text: 'results' }));
 
