@@ -84,6 +84,8 @@ func (p *Proxy) Close() {
 type watch struct {
 	token     string
 	closeOnce sync.Once
+	uiOnce    sync.Once
+	ui        http.Handler // the dashboard's files, made once
 
 	mu        sync.Mutex
 	tasks     map[string]*watched
@@ -441,7 +443,8 @@ func watchPath(path string) bool {
 func (p *Proxy) serveWatch(w http.ResponseWriter, r *http.Request) {
 	g := adminguard.Guard{Token: p.watch.token}
 	if r.URL.Path == "/__admin/ui" || strings.HasPrefix(r.URL.Path, dashboard.Path) {
-		dashboard.Handler(g).ServeHTTP(w, r)
+		p.watch.uiOnce.Do(func() { p.watch.ui = dashboard.Handler(g) })
+		p.watch.ui.ServeHTTP(w, r)
 		return
 	}
 	if code, why := g.Check(r); code != 0 {

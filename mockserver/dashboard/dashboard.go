@@ -13,7 +13,8 @@
 // that serves it, so [Handler] is mounted beside that API, behind the
 // same [adminguard.Guard]. It updates itself from the server-sent events
 // of GET /__admin/events, and polls every two seconds when those cannot
-// be had (or when the page is opened with ?live=poll).
+// be had (or when the page is opened with ?live=poll). The list is paged
+// by the server, so a page of 50 tasks costs the same with 10,000.
 //
 // # What the page reads
 //
@@ -51,6 +52,14 @@
 //     clock, the proxy).
 //   - [data-live]: the state of live updates: "events", "polling" or
 //     "offline".
+//
+// Inside a full timeline (svg.big[data-timeline]) there are also: one
+// [data-step="N"] band per step of the scenario's poll script that has
+// begun; one [data-retry-after="SEQ"] window per answer that advised a
+// Retry-After, with data-early="true" when the next poll came inside it;
+// data-marks on a [data-poll] naming the rules broken there (such as
+// "retry-after after-terminal"); one [data-result="SEQ"] per result or
+// file request.
 //
 // # The admin token
 //
