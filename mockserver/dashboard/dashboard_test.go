@@ -20,6 +20,7 @@ import (
 	"github.com/cambmock/cambmock/mockserver"
 	"github.com/cambmock/cambmock/mockserver/adminguard"
 	"github.com/cambmock/cambmock/mockserver/mockservertest"
+	"github.com/cambmock/cambmock/scenarios"
 )
 
 var screenshotTo = flag.String("screenshot", "", "also save the screenshot of the dashboard at this `path` (the README's is screenshot.png in this folder)")
@@ -415,10 +416,11 @@ func testToken(t *testing.T, browser context.Context) {
 }
 
 // testMany: with 10,000 tasks the page shows one page of them at once,
-// pages through the rest and still follows new tasks live.
+// pages through the rest and still follows new tasks live. The server
+// runs on the real clock, so the clock's controls are off.
 func testMany(t *testing.T, browser context.Context) {
 	const n = 10000
-	ts := mockservertest.NewTestServer(t)
+	ts := mockservertest.NewTestServer(t, mockserver.WithClock(scenarios.SystemClock()))
 	for i := range n {
 		sc := "success"
 		if i%3 == 0 {
@@ -432,6 +434,9 @@ func testMany(t *testing.T, browser context.Context) {
 	tb.wait("the first page of 10,000 tasks", `document.querySelectorAll('[data-task-id]').length === 50 &&
 		document.querySelector('[data-page-info]').textContent === '1–50 of 10,000'`)
 	shown := time.Since(start)
+	if !js[bool](tb, `Array.from(document.querySelectorAll('[data-action="advance"]')).every((b) => b.disabled) && !document.querySelector('[data-action="reset"]').disabled`) {
+		t.Errorf("on the real clock the advance buttons are not all off, or reset is")
+	}
 	if first := js[string](tb, `document.querySelector('[data-task-id]').dataset.taskId`); first != "bulk-09999" {
 		t.Errorf("the first task shown is %s, want the newest, bulk-09999", first)
 	}

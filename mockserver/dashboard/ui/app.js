@@ -193,7 +193,14 @@
     $('[data-scenarios-box]').hidden = !state.mock;
     $('[data-reset-box]').hidden = !state.mock;
     $('[data-clock-box]').hidden = !state.mock;
-    $('[data-advance-box]').hidden = !(state.mock && state.clockKind === 'manual');
+    // On the real clock the controls stay in view, off, saying why.
+    $('[data-advance-box]').hidden = !state.mock;
+    const still = state.mock && state.clockKind !== 'manual';
+    for (const el of $$('[data-advance-box] button, [data-advance-box] input')) {
+      el.disabled = still;
+      if (still) el.title = 'this server runs on the real clock, which cannot be moved; start it with --clock manual';
+    }
+    $('[data-advance-box] .label').textContent = still ? 'Real clock: cannot be moved' : 'Advance the clock';
     if (state.mock) {
       setClock(health.clock, health.now);
       const [scs, kinds] = await Promise.all([api('/__admin/scenarios'), api('/__admin/kinds')]);
@@ -377,7 +384,7 @@
     h('span', { class: 'c-scenario', role: 'cell', title: sc ? sc.description : '' }, t.scenario || '—',
       sc && sc.off_spec ? h('em', { class: 'badge off', text: 'off-spec' }) : null),
     h('span', { class: 'c-status', role: 'cell' },
-      t.last_status ? h('span', { class: 'pill ' + statusClass(t.last_status), text: t.last_status }) : h('span', { class: 'pill none', text: 'not polled' }),
+      t.last_status ? h('span', { class: 'pill ' + statusClass(t.last_status), text: t.last_status }) : h('span', { class: 'pill none', title: t.polls ? 'polled, but no answer held a status yet' : '', text: t.polls ? 'no status yet' : 'not polled' }),
       t.in_flight ? h('em', { class: 'badge def', title: 'requests arrived and not answered yet', text: t.in_flight + ' waiting' }) : null),
     h('span', { class: 'c-polls num', role: 'cell', text: t.polls }),
     h('span', { class: 'c-step num', role: 'cell', title: t.poll_step ? 'step ' + t.poll_step + ' of the ' + t.poll_steps + ' of its scenario\'s poll script answered last' : 'not polled yet', text: !t.poll_step ? '–' : t.poll_steps ? t.poll_step + '/' + t.poll_steps : t.poll_step }),
