@@ -268,7 +268,7 @@ func testTasks(t *testing.T, browser context.Context) {
 			t.Errorf("the rate-limited task's verdict does not name %s: %q", want, verdict)
 		}
 	}
-	tb.do("show the whole task list", chromedp.EmulateViewport(1320, 1240), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	tb.do("show the whole task list", chromedp.EmulateViewport(1280, 1120), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	tb.wait("the timeline is drawn to the new width", `!document.querySelector('.task.fresh')`)
 	path := tb.screenshot("dashboard")
 	if *screenshotTo != "" {
