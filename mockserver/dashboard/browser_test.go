@@ -149,7 +149,7 @@ func (tb *tab) event(ev any) {
 // do runs actions, failing the test on an error.
 func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		tb.t.Fatalf("%s: %v%s", what, err, tb.problemsText())
@@ -167,9 +167,10 @@ func (tb *tab) open(path string) {
 // wait waits until the JavaScript expression is true.
 func (tb *tab) wait(what, expr string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
+	// Generous: CI runs every package's tests at once on two cores.
+	ctx, cancel := context.WithTimeout(tb.ctx, 25*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		tb.t.Fatalf("waiting until %s (%s): %v%s", what, expr, err, tb.problemsText())
 	}
 }
