@@ -292,6 +292,7 @@
 
   function renderTasks() {
     const list = $('[data-task-list]');
+    if (state.known.size > 20000) state.known.clear(); // bounded: it only decides which rows flash
     const f = state.filters;
     const seen = new Set();
     let prev = null;
