@@ -20,8 +20,11 @@ import (
 
 // guard protects the admin API: see [WithAdminToken] and package adminguard.
 func (s *Server) guard(next http.Handler) http.Handler {
-	g := adminguard.Guard{Token: s.cfg.adminToken, Open: []string{"/__admin/health"}}
-	return g.Wrap(next)
+	return s.adminGuard().Wrap(next)
+}
+
+func (s *Server) adminGuard() adminguard.Guard {
+	return adminguard.Guard{Token: s.cfg.adminToken, Open: []string{"/__admin/health"}}
 }
 
 // decodeJSON reads a JSON admin request body strictly into v, answering
@@ -213,7 +216,17 @@ func (s *Server) adminListTasks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	out, err := s.list(r.Context(), q)
+	var out any
+	judged, err := boolParam(r.URL.Query(), "verdicts")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if judged {
+		out, err = s.listJudged(r.Context(), q)
+	} else {
+		out, err = s.list(r.Context(), q)
+	}
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return

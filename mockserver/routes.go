@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/mockserver/dashboard"
 )
 
 // apiRouter finds the operation of an API request without regular
@@ -42,6 +43,11 @@ func (s *Server) routes() {
 	r.SkipClean(true)
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.adminMethodNotAllowed)
+	// The dashboard, before the admin API's subrouter, whose own 404
+	// would answer its paths.
+	ui := dashboard.Handler(s.adminGuard())
+	r.Handle(strings.TrimSuffix(dashboard.Path, "/"), ui)
+	r.PathPrefix(dashboard.Path).Handler(ui)
 	admin := r.PathPrefix("/__admin").Subrouter()
 	admin.NotFoundHandler = r.NotFoundHandler
 	admin.MethodNotAllowedHandler = r.MethodNotAllowedHandler
@@ -55,6 +61,7 @@ func (s *Server) routes() {
 	admin.HandleFunc("/tasks/{task_id}", s.adminGetTask).Methods(http.MethodGet)
 	admin.HandleFunc("/tasks/{task_id}/discipline", s.adminDiscipline).Methods(http.MethodGet)
 	admin.HandleFunc("/tasks/{task_id}/history", s.adminHistory).Methods(http.MethodGet)
+	admin.HandleFunc("/tasks/{task_id}/timeline", s.adminTimeline).Methods(http.MethodGet)
 	admin.HandleFunc("/tasks/{task_id}/wait", s.adminWaitTask).Methods(http.MethodGet)
 	admin.HandleFunc("/wait", s.adminWaitTasks).Methods(http.MethodGet)
 	admin.HandleFunc("/reset", s.adminReset).Methods(http.MethodPost)

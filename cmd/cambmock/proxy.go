@@ -138,9 +138,9 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 		return fmt.Errorf("%s: %w; is another server on that port? choose another with --addr", name, err)
 	}
 	logger.Info("cambmock "+name+" listening", "base_url", "http://"+ln.Addr().String()+"/apis", "upstream", p.Upstream(),
-		"enforce", c.enforce, "violations", "http://"+ln.Addr().String()+"/__admin/violations")
+		"enforce", c.enforce, "violations", "http://"+ln.Addr().String()+"/__admin/violations", "dashboard", "http://"+ln.Addr().String()+"/__admin/ui/")
 	sink.Flush()
-	err = runHTTP(ctx, ln, p, logger, c.timeout+2*time.Minute, nil)
+	err = runHTTP(ctx, ln, p, logger, c.timeout+2*time.Minute, p.Close)
 	if rec != nil {
 		rec.Flush()
 	}

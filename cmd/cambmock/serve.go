@@ -26,7 +26,8 @@ Point a client's base URL at http://ADDR/apis. Each create request picks
 its scenario with the X-Cambmock-Scenario header, else a [scenario:NAME]
 token in a text field of the body, else --scenario. The admin API is under
 /__admin/ (scenarios, kinds, tasks and how each was polled, long polls that
-wait for a task, events, clock, reset, requests, the spec, health); without
+wait for a task, events, clock, reset, requests, the spec, health), with a
+live dashboard of it all at /__admin/ui/ (open it in a browser); without
 --admin-token it answers only clients on this machine.
 
 Every flag can also be set with the environment variable named after it.
@@ -194,7 +195,7 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 	if len(c.keys) > 0 {
 		keys = fmt.Sprintf("%d key(s) given", len(c.keys))
 	}
-	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "scenarios", len(srv.Scenarios()),
+	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "dashboard", base+"/__admin/ui/", "scenarios", len(srv.Scenarios()),
 		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys)
 	sink.Flush() // whoever waits for the server reads this line at once
 	// Draining gives answers held by a step's latency a second to go out,

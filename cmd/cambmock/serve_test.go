@@ -532,3 +532,23 @@ poll:
 		})
 	}
 }
+
+// TestServeDashboard: serve serves the dashboard at the address its
+// "cambmock serving" line gives.
+func TestServeDashboard(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, nil, "--addr", "127.0.0.1:0")
+	var dash string
+	for _, l := range logLines(t, s.logs.String()) {
+		if l["msg"] == "cambmock serving" {
+			dash = l["dashboard"]
+		}
+	}
+	if dash != s.url+"/__admin/ui/" {
+		t.Errorf("the serving line gives dashboard=%q, want %s/__admin/ui/", dash, s.url)
+	}
+	code, body := s.do(t, http.MethodGet, "/__admin/ui/", "", nil, "")
+	if code != http.StatusOK || !strings.Contains(string(body), "data-journal") {
+		t.Errorf("GET /__admin/ui/ = %d %.80q; want 200 with the dashboard", code, body)
+	}
+}

@@ -151,6 +151,8 @@ type Proxy struct {
 
 	keys keyring
 
+	watch watch // what the dashboard shows: see watch.go
+
 	mu          sync.Mutex
 	logged      map[string]bool // finding kinds logged
 	loggedFull  bool
@@ -258,12 +260,14 @@ func (p *Proxy) LogSummary() {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/apis" || strings.HasPrefix(r.URL.Path, "/apis/"):
-		p.forward(w, r)
+		p.watchForward(w, r)
 	case r.URL.Path == "/__admin/violations" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, p.Summary())
 	case r.URL.Path == "/__admin/health" && r.Method == http.MethodGet:
 		s := p.monitor.Summary()
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "upstream": p.shown, "requests": s.Requests, "findings": len(s.Findings), "enforce": p.enforce})
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "service": "cambmock proxy", "upstream": p.shown, "requests": s.Requests, "findings": len(s.Findings), "enforce": p.enforce})
+	case watchPath(r.URL.Path):
+		p.serveWatch(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "cambmock proxy: no route for "+r.Method+" "+p.scrubber(r).String(r.URL.Path)+"; the API is under /apis, the proxy's own under /__admin/violations and /__admin/health")
 	}
