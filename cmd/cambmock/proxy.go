@@ -66,6 +66,7 @@ type proxyConfig struct {
 	out       string
 	keepAudio bool
 	maxAudio  int
+	token     string
 }
 
 func parseProxy(name, help string, args []string, stdout io.Writer, getenv func(string) string) (*proxyConfig, error) {
@@ -76,6 +77,7 @@ func parseProxy(name, help string, args []string, stdout io.Writer, getenv func(
 	timeout := fs.Duration("timeout", "CAMBMOCK_UPSTREAM_TIMEOUT", 60*time.Second, "how long the upstream may take to start answering before the client gets a 504")
 	logFormat := fs.String("log-format", "CAMBMOCK_LOG_FORMAT", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "CAMBMOCK_LOG_LEVEL", "info", "log `level`: debug, info, warn or error")
+	token := fs.String("admin-token", "CAMBMOCK_ADMIN_TOKEN", "", "require this `token` (Authorization: Bearer TOKEN) on the admin API and dashboard; without one they answer only loopback clients")
 	c := &proxyConfig{}
 	var out *string
 	var keep *bool
@@ -89,7 +91,10 @@ func parseProxy(name, help string, args []string, stdout io.Writer, getenv func(
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
-	*c = proxyConfig{upstream: *upstream, addr: *addr, enforce: *enforce, timeout: *timeout, logFormat: *logFormat, logLevel: *logLevel}
+	*c = proxyConfig{upstream: *upstream, addr: *addr, enforce: *enforce, timeout: *timeout, logFormat: *logFormat, logLevel: *logLevel, token: *token}
+	if c.token != "" && len(c.token) < 16 {
+		return nil, usageError("%s: --admin-token has %d characters; give at least 16, such as the output of openssl rand -hex 16", name, len(c.token))
+	}
 	if name == "record" {
 		c.out, c.keepAudio, c.maxAudio = *out, *keep, *maxAudio
 		if c.out == "" {
@@ -120,6 +125,9 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 	}
 	defer sink.Close()
 	opts := []proxy.Option{proxy.WithEnforce(c.enforce), proxy.WithLogger(logger), proxy.WithTimeout(c.timeout)}
+	if c.token != "" {
+		opts = append(opts, proxy.WithAdminToken(c.token))
+	}
 	var rec *proxy.Recorder
 	if name == "record" {
 		// The recorder shows the upstream's userinfo as [redacted].
