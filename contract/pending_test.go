@@ -83,11 +83,11 @@ func TestPendingRunEndsFirst(t *testing.T) {
 	t.Parallel()
 	const key = "sk-pending-test-19fa"
 	base := serveFake(t, newFakeAPI("pending-forever", key, ""))
-	ctx, cancel := context.WithTimeout(t.Context(), 700*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 2500*time.Millisecond)
 	defer cancel()
 	r, err := contract.Verify(ctx, contract.Target{
 		BaseURL: base, APIKey: key, AllowSpend: true,
-		Timeout: 3 * time.Second, PollInterval: 100 * time.Millisecond,
+		Timeout: 20 * time.Second, PollInterval: 100 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
