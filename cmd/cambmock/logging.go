@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cambmock/cambmock/mockserver"
 )
 
 // The log of serve, proxy and record: a line per request at a rate of tens
@@ -116,25 +118,48 @@ func (h *lineHandler) WithGroup(name string) slog.Handler {
 }
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	return h.write(r.Time, r.Level, r.Message, r.Attrs)
+}
+
+// LogRequest writes the mock's line for a request as Handle writes the
+// record mockserver would otherwise build for it, without building it
+// (mockserver.RequestLogger).
+func (h *lineHandler) LogRequest(l mockserver.RequestLine) {
+	h.write(l.Time, l.Level, "request", func(yield func(slog.Attr) bool) {
+		_ = yield(slog.String("method", l.Method)) &&
+			yield(slog.String("path", l.Path)) &&
+			yield(slog.Int("status", l.Status)) &&
+			yield(slog.String("task", l.Task)) &&
+			yield(slog.String("scenario", l.Scenario)) &&
+			yield(slog.String("step", l.Step)) &&
+			yield(slog.Duration("dur", l.Duration)) &&
+			(l.Fault == "" || yield(slog.String("fault", l.Fault)))
+	})
+}
+
+var _ mockserver.RequestLogger = (*lineHandler)(nil)
+
+// write writes one line of a record's time, level, message and attributes.
+func (h *lineHandler) write(t time.Time, level slog.Level, msg string, attrs func(func(slog.Attr) bool)) error {
 	bp := h.bufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	if h.json {
 		b = append(b, '{')
-		if !r.Time.IsZero() {
+		if !t.IsZero() {
 			b = append(b, `"time":"`...)
-			b = r.Time.AppendFormat(b, time.RFC3339Nano)
+			b = t.AppendFormat(b, time.RFC3339Nano)
 			b = append(b, `",`...)
 		}
 		b = append(b, `"level":`...)
-		b = appendJSONString(b, r.Level.String())
+		b = appendJSONString(b, level.String())
 		b = append(b, `,"msg":`...)
-		b = appendJSONString(b, r.Message)
+		b = appendJSONString(b, msg)
 		if len(h.prefix) > 0 {
 			b = append(b, ',')
 			b = append(b, h.prefix...)
 		}
 		first := len(h.prefix) > 0 && h.prefix[len(h.prefix)-1] == '{' // right after an opened group
-		r.Attrs(func(a slog.Attr) bool {
+		attrs(func(a slog.Attr) bool {
 			if a.Equal(slog.Attr{}) {
 				return true
 			}
@@ -150,17 +175,17 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		}
 		b = append(b, "}\n"...)
 	} else {
-		if !r.Time.IsZero() {
+		if !t.IsZero() {
 			b = append(b, "time="...)
-			b = appendTextTime(b, r.Time)
+			b = appendTextTime(b, t)
 			b = append(b, ' ')
 		}
 		b = append(b, "level="...)
-		b = append(b, r.Level.String()...)
+		b = append(b, level.String()...)
 		b = append(b, " msg="...)
-		b = appendTextString(b, r.Message)
+		b = appendTextString(b, msg)
 		b = append(b, h.prefix...)
-		r.Attrs(func(a slog.Attr) bool {
+		attrs(func(a slog.Attr) bool {
 			b = h.appendAttr(b, h.group, a)
 			return true
 		})

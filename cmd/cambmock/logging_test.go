@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cambmock/cambmock/mockserver"
 )
 
 // TestLineHandlerWritesAsSlog: the fast handler writes, byte for byte,
@@ -90,4 +92,34 @@ func TestLogSinkFlushes(t *testing.T) {
 		t.Errorf("after Close the writer holds %q", out.String())
 	}
 	sink.Close() // again: nothing happens
+}
+
+// TestLogRequestWritesAsHandle: the request line mockserver hands the
+// handler reads as the record it would otherwise send.
+func TestLogRequestWritesAsHandle(t *testing.T) {
+	at := time.Date(2026, 12, 1, 23, 4, 41, 202999999, time.UTC)
+	for _, json := range []bool{false, true} {
+		for _, fault := range []string{"", "reset"} {
+			for _, with := range []bool{false, true} {
+				var want, got bytes.Buffer
+				var a, b slog.Handler = newLineHandler(&want, slog.LevelDebug, json), newLineHandler(&got, slog.LevelDebug, json)
+				if with {
+					a, b = a.WithAttrs([]slog.Attr{slog.Int("replica", 2)}), b.WithAttrs([]slog.Attr{slog.Int("replica", 2)})
+				}
+				l := mockserver.RequestLine{Time: at, Level: slog.LevelWarn, Method: "GET", Path: "/apis/text-to-sound/a b", Status: 0,
+					Task: "", Scenario: "hang", Step: "poll 1", Duration: 1500 * time.Millisecond, Fault: fault}
+				rec := slog.NewRecord(at, l.Level, "request", 0)
+				rec.AddAttrs(slog.String("method", l.Method), slog.String("path", l.Path), slog.Int("status", l.Status),
+					slog.String("task", l.Task), slog.String("scenario", l.Scenario), slog.String("step", l.Step), slog.Duration("dur", l.Duration))
+				if fault != "" {
+					rec.AddAttrs(slog.String("fault", fault))
+				}
+				a.Handle(context.Background(), rec)
+				b.(mockserver.RequestLogger).LogRequest(l)
+				if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+					t.Errorf("json %v fault %q with %v: LogRequest mismatch (-Handle +LogRequest):\n%s", json, fault, with, diff)
+				}
+			}
+		}
+	}
 }
