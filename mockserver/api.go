@@ -643,6 +643,7 @@ func (s *Server) serveAudio(ex *exchange, r *http.Request, contentType string, m
 		seed ^= wav.Seed(name)
 	}
 	f := wav.NewSeeded(seed, meta.length)
+	ex.streamed = true
 	h := ex.Header()
 	if contentType == "" {
 		contentType = "audio/wav"

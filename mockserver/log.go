@@ -41,6 +41,7 @@ type exchange struct {
 	status   cambmock.Status // the status a poll reply serves
 	latency  time.Duration   // the step's latency, on the scenario clock
 	early    bool            // a result asked for before SUCCESS
+	streamed bool            // the body was streamed (audio), not written whole
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -134,15 +135,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the answer is on the connection), in the journal and in the log.
 func (s *Server) finish(r *http.Request, ex *exchange, aborted bool) {
 	// The answer is recorded before its last bytes leave the server's
-	// buffer, so that a client never holds an answer its task's history
-	// lacks; should the flush fail, the record is amended.
+	// buffer (a JSON answer is all still there: net/http writes it when
+	// ServeHTTP returns), so that a client never holds an answer its
+	// task's history lacks. A streamed answer is flushed here, and should
+	// the flush fail, the record is amended.
 	broken := aborted || ex.fault != "" && ex.fault != scenarios.FaultMalformedJSON
 	delivered := !broken && ex.code != 0 && ex.werr == nil && r.Context().Err() == nil
 	end := time.Now()
 	if ex.task {
 		s.record(r, ex, end, delivered, broken)
 	}
-	if delivered && ex.flush() != nil && ex.task {
+	if delivered && ex.streamed && ex.flush() != nil && ex.task {
 		s.store.undeliver(r.Context(), &ex.tk)
 	}
 	dur := end.Sub(ex.start)

@@ -170,10 +170,10 @@ type memState struct {
 	next  uint32     // the next slot never used; slot 0 is never used
 	free  []uint32
 
-	side       sync.Mutex // guards names, tallies and audioTypes
+	side       sync.Mutex // guards names, tallies and writes to audioTypes
 	names      map[uint32]string
 	tallies    map[uint32]*judge.Tally
-	audioTypes []string
+	audioTypes atomic.Pointer[[]string] // only ever grows: read without the lock
 
 	create  []createState // per scenario
 	started time.Time     // the scenario clock at the reset
@@ -215,14 +215,14 @@ func newMemStore(cfg storeConfig) *memStore {
 
 func (m *memStore) newState() *memState {
 	st := &memState{
-		chunks:     make([]atomic.Pointer[[chunkSize]rec], (m.cfg.maxTasks+chunkSize)/chunkSize+1),
-		next:       1,
-		names:      map[uint32]string{},
-		tallies:    map[uint32]*judge.Tally{},
-		audioTypes: []string{""},
-		create:     make([]createState, len(m.cfg.scenarios)),
-		started:    m.cfg.clock.Now(),
+		chunks:  make([]atomic.Pointer[[chunkSize]rec], (m.cfg.maxTasks+chunkSize)/chunkSize+1),
+		next:    1,
+		names:   map[uint32]string{},
+		tallies: map[uint32]*judge.Tally{},
+		create:  make([]createState, len(m.cfg.scenarios)),
+		started: m.cfg.clock.Now(),
 	}
+	st.audioTypes.Store(&[]string{""})
 	st.blocks.next = 1
 	st.blocks.limit = uint32(max(m.cfg.eventBudget/blockLen, 1))
 	st.blocks.chunks = make([]atomic.Pointer[[chunkSize]block], st.blocks.limit/chunkSize+1)
@@ -381,23 +381,26 @@ func (st *memState) isKey(idx uint32, r *rec, k taskKey) bool {
 }
 
 func (st *memState) audioIndex(t string) uint8 {
-	st.side.Lock()
-	defer st.side.Unlock()
-	if i := slices.Index(st.audioTypes, t); i >= 0 {
+	if i := slices.Index(*st.audioTypes.Load(), t); i >= 0 {
 		return uint8(i)
 	}
-	if len(st.audioTypes) >= 255 {
+	st.side.Lock()
+	defer st.side.Unlock()
+	types := *st.audioTypes.Load()
+	if i := slices.Index(types, t); i >= 0 {
+		return uint8(i)
+	}
+	if len(types) >= 255 {
 		return 0
 	}
-	st.audioTypes = append(st.audioTypes, t)
-	return uint8(len(st.audioTypes) - 1)
+	grown := append(slices.Clone(types), t)
+	st.audioTypes.Store(&grown)
+	return uint8(len(grown) - 1)
 }
 
 func (st *memState) audioName(i uint8) string {
-	st.side.Lock()
-	defer st.side.Unlock()
-	if int(i) < len(st.audioTypes) {
-		return st.audioTypes[i]
+	if types := *st.audioTypes.Load(); int(i) < len(types) {
+		return types[i]
 	}
 	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -83,10 +84,12 @@ type lineHandler struct {
 	group  string // the open group, "a.b." in text, or the JSON nesting depth below
 	open   int    // JSON groups opened by WithGroup
 	bufs   *sync.Pool
+	second *atomic.Pointer[lastSecond]
 }
 
 func newLineHandler(w io.Writer, level slog.Leveler, json bool) *lineHandler {
-	return &lineHandler{w: w, level: level, json: json, bufs: &sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
+	return &lineHandler{w: w, level: level, json: json, bufs: &sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }},
+		second: &atomic.Pointer[lastSecond]{}}
 }
 
 func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
@@ -125,6 +128,10 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 // record mockserver would otherwise build for it, without building it
 // (mockserver.RequestLogger).
 func (h *lineHandler) LogRequest(l mockserver.RequestLine) {
+	if h.group == "" && h.open == 0 {
+		h.writeRequest(l)
+		return
+	}
 	h.write(l.Time, l.Level, "request", func(yield func(slog.Attr) bool) {
 		_ = yield(slog.String("method", l.Method)) &&
 			yield(slog.String("path", l.Path)) &&
@@ -138,6 +145,121 @@ func (h *lineHandler) LogRequest(l mockserver.RequestLine) {
 }
 
 var _ mockserver.RequestLogger = (*lineHandler)(nil)
+
+// writeRequest is LogRequest's fast path: the line appended field by field.
+func (h *lineHandler) writeRequest(l mockserver.RequestLine) {
+	bp := h.bufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	if h.json {
+		b = append(b, `{"time":"`...)
+		b = l.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","level":`...)
+		b = appendJSONString(b, l.Level.String())
+		b = append(b, `,"msg":"request"`...)
+		if len(h.prefix) > 0 {
+			b = append(b, ',')
+			b = append(b, h.prefix...)
+		}
+		b = append(b, `,"method":`...)
+		b = appendJSONString(b, l.Method)
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, l.Path)
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(l.Status), 10)
+		b = append(b, `,"task":`...)
+		b = appendJSONString(b, l.Task)
+		b = append(b, `,"scenario":`...)
+		b = appendJSONString(b, l.Scenario)
+		b = append(b, `,"step":`...)
+		b = appendJSONString(b, l.Step)
+		b = append(b, `,"dur":`...)
+		b = strconv.AppendInt(b, int64(l.Duration), 10)
+		if l.Fault != "" {
+			b = append(b, `,"fault":`...)
+			b = appendJSONString(b, l.Fault)
+		}
+		b = append(b, "}\n"...)
+	} else {
+		b = append(b, "time="...)
+		b = h.appendTextTimeCached(b, l.Time)
+		b = append(b, " level="...)
+		b = append(b, l.Level.String()...)
+		b = append(b, " msg=request"...)
+		b = append(b, h.prefix...)
+		b = append(b, " method="...)
+		b = appendTextString(b, l.Method)
+		b = append(b, " path="...)
+		b = appendTextString(b, l.Path)
+		b = append(b, " status="...)
+		b = strconv.AppendInt(b, int64(l.Status), 10)
+		b = append(b, " task="...)
+		b = appendTextString(b, l.Task)
+		b = append(b, " scenario="...)
+		b = appendTextString(b, l.Scenario)
+		b = append(b, " step="...)
+		b = appendTextString(b, l.Step)
+		b = append(b, " dur="...)
+		b = appendDuration(b, l.Duration)
+		if l.Fault != "" {
+			b = append(b, " fault="...)
+			b = appendTextString(b, l.Fault)
+		}
+		b = append(b, '\n')
+	}
+	h.w.Write(b)
+	*bp = b
+	h.bufs.Put(bp)
+}
+
+// appendDuration appends d as time.Duration.String writes it, without
+// the allocation of the string.
+func appendDuration(b []byte, d time.Duration) []byte {
+	// Durations under a second and over a minute are rare on this path,
+	// but must read as String reads them; String is exact and cheap
+	// enough for them.
+	if d < 0 || d >= time.Second {
+		return append(b, d.String()...)
+	}
+	u := uint64(d)
+	switch {
+	case u == 0:
+		return append(b, "0s"...)
+	case u < uint64(time.Microsecond):
+		b = strconv.AppendUint(b, u, 10)
+		return append(b, "ns"...)
+	case u < uint64(time.Millisecond):
+		b = appendFrac(b, u, 3)
+		return append(b, "µs"...)
+	default:
+		b = appendFrac(b, u, 6)
+		return append(b, "ms"...)
+	}
+}
+
+// appendFrac appends v / 10^prec with the fraction's trailing zeros
+// dropped, as time.Duration.String does.
+func appendFrac(b []byte, v uint64, prec int) []byte {
+	pow := uint64(1)
+	for range prec {
+		pow *= 10
+	}
+	b = strconv.AppendUint(b, v/pow, 10)
+	frac := v % pow
+	if frac == 0 {
+		return b
+	}
+	var digits [9]byte
+	n := prec
+	for i := prec - 1; i >= 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	for n > 0 && digits[n-1] == '0' {
+		n--
+	}
+	b = append(b, '.')
+	return append(b, digits[:n]...)
+}
 
 // write writes one line of a record's time, level, message and attributes.
 func (h *lineHandler) write(t time.Time, level slog.Level, msg string, attrs func(func(slog.Attr) bool)) error {
@@ -197,12 +319,40 @@ func (h *lineHandler) write(t time.Time, level slog.Level, msg string, attrs fun
 	return err
 }
 
+// lastSecond is the text of the last whole second appendTextTime wrote,
+// which most lines share.
+type lastSecond struct {
+	unix int64
+	text [19]byte // 2006-01-02T15:04:05
+}
+
 // appendTextTime writes t as slog.TextHandler does
 // (2006-01-02T15:04:05.000Z07:00), by hand when t is in UTC.
 func appendTextTime(b []byte, t time.Time) []byte {
 	if t.Location() != time.UTC {
 		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
 	}
+	return appendUTC(b, t)
+}
+
+// appendTextTimeCached is appendTextTime remembering the last second's text.
+func (h *lineHandler) appendTextTimeCached(b []byte, t time.Time) []byte {
+	if t.Location() != time.UTC {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	}
+	unix := t.Unix()
+	last := h.second.Load()
+	if last == nil || last.unix != unix {
+		last = &lastSecond{unix: unix}
+		appendUTC(last.text[:0], t.Truncate(time.Second))
+		h.second.Store(last)
+	}
+	b = append(b, last.text[:]...)
+	ms := t.Nanosecond() / 1e6
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
+
+func appendUTC(b []byte, t time.Time) []byte {
 	year, month, day := t.Date()
 	hour, minute, sec := t.Clock()
 	if year < 0 || year > 9999 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -120,6 +121,27 @@ func TestLogRequestWritesAsHandle(t *testing.T) {
 					t.Errorf("json %v fault %q with %v: LogRequest mismatch (-Handle +LogRequest):\n%s", json, fault, with, diff)
 				}
 			}
+		}
+	}
+}
+
+func TestAppendDuration(t *testing.T) {
+	for _, d := range []time.Duration{0, 1, 999, 1000, 1001, 97583, 999999, 1000000, 1500000, 123456789, 999999999, time.Second,
+		1500 * time.Millisecond, 90 * time.Minute, -5 * time.Millisecond, 100 * time.Microsecond, 120 * time.Millisecond} {
+		if got, want := string(appendDuration(nil, d)), d.String(); got != want {
+			t.Errorf("appendDuration(%d) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestRequestTimeAcrossSeconds: the remembered second gives way at each new one.
+func TestRequestTimeAcrossSeconds(t *testing.T) {
+	h := newLineHandler(io.Discard, slog.LevelInfo, false)
+	start := time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC)
+	for i := range 20 {
+		at := start.Add(time.Duration(i) * 337 * time.Millisecond)
+		if got, want := string(h.appendTextTimeCached(nil, at)), string(appendTextTime(nil, at)); got != want {
+			t.Errorf("at %v: %q, want %q", at, got, want)
 		}
 	}
 }
