@@ -71,6 +71,7 @@ func TestLiveShapedDrift(t *testing.T) {
 			r, err := contract.Verify(t.Context(), contract.Target{
 				BaseURL:      cambmock.LiveBaseURL,
 				APIKey:       key,
+				Kinds:        onlySound(),
 				Client:       &http.Client{Transport: mt},
 				AllowSpend:   true,
 				PendingBound: time.Minute,

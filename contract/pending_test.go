@@ -47,6 +47,7 @@ func TestPendingBoundRealClock(t *testing.T) {
 				BaseURL:      base,
 				APIKey:       key,
 				Header:       header,
+				Kinds:        onlySound(),
 				AllowSpend:   true,
 				Timeout:      3 * time.Second,
 				PollInterval: 100 * time.Millisecond,
@@ -86,7 +87,7 @@ func TestPendingRunEndsFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 700*time.Millisecond)
 	defer cancel()
 	r, err := contract.Verify(ctx, contract.Target{
-		BaseURL: base, APIKey: key, AllowSpend: true,
+		BaseURL: base, APIKey: key, Kinds: onlySound(), AllowSpend: true,
 		Timeout: 3 * time.Second, PollInterval: 100 * time.Millisecond,
 	})
 	if err != nil {
