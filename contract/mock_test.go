@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,33 +11,17 @@ import (
 
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/contract"
+	"github.com/cambmock/cambmock/contract/internal/wavspec"
 	"github.com/cambmock/cambmock/mockserver"
 	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 const testKey = "contract-test-key"
 
-// flacAnswer is tts-result's audio/flac answer in openapi.yaml.
-const flacAnswer = `            audio/flac:
-              schema:
-                type: string
-                format: binary
-                description: A FLAC file, as the live API is documented to send.
-`
-
-// mockSpec is the embedded spec less tts-result's audio/flac answer, for
-// the mock to serve. The mock labels its audio with one of the audio types
-// a result declares, picked at random when the server starts (a mock
-// defect, reported): with both declared it sends its WAV as audio/flac
-// half the time, which result-audio rightly fails. The suite checks
-// against the embedded spec, which declares audio/wav too.
+// mockSpec is the spec the mock serves in tests: see package wavspec.
 func mockSpec(t testing.TB) *cambmock.Spec {
 	t.Helper()
-	y := string(cambmock.SpecYAML())
-	if !strings.Contains(y, flacAnswer) {
-		t.Fatalf("openapi.yaml no longer declares tts-result's audio/flac answer as this test expects")
-	}
-	spec, err := cambmock.ParseSpec([]byte(strings.Replace(y, flacAnswer, "", 1)))
+	spec, err := wavspec.Spec()
 	if err != nil {
 		t.Fatal(err)
 	}

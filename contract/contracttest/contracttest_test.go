@@ -13,31 +13,17 @@ import (
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/contract"
 	"github.com/cambmock/cambmock/contract/contracttest"
+	"github.com/cambmock/cambmock/contract/internal/wavspec"
 	"github.com/cambmock/cambmock/mockserver"
 	"github.com/cambmock/cambmock/mockserver/mockservertest"
 )
 
 const testKey = "contracttest-key-5b1e"
 
-// flacAnswer is tts-result's audio/flac answer in openapi.yaml.
-const flacAnswer = `            audio/flac:
-              schema:
-                type: string
-                format: binary
-                description: A FLAC file, as the live API is documented to send.
-`
-
-// mockSpec is the embedded spec less tts-result's audio/flac answer, for
-// the mock to serve: the mock labels its WAV audio with one of the audio
-// types a result declares, picked at random when it starts (a mock defect,
-// reported), which tts/result-audio rightly fails.
+// mockSpec is the spec the mock serves in tests: see package wavspec.
 func mockSpec(t *testing.T) *cambmock.Spec {
 	t.Helper()
-	y := string(cambmock.SpecYAML())
-	if !strings.Contains(y, flacAnswer) {
-		t.Fatalf("openapi.yaml no longer declares tts-result's audio/flac answer as this test expects")
-	}
-	spec, err := cambmock.ParseSpec([]byte(strings.Replace(y, flacAnswer, "", 1)))
+	spec, err := wavspec.Spec()
 	if err != nil {
 		t.Fatal(err)
 	}
