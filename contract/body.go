@@ -69,7 +69,8 @@ func bodySchema(op *cambmock.Operation) (string, *openapi3.Schema) {
 const uploadSeconds = 0.5
 
 // createBody builds the body of a create request of kind: every required
-// field from the schema's example, default or first enum value; prompt,
+// field from the schema's example, default or first enum value (else from
+// the request body's own example, else one built from its type); prompt,
 // if not empty, in a required string field named prompt or text; the
 // audio length field set to duration; each field an audio-length case
 // looks at set to its default, so the case that applies is explicit; and,
@@ -80,6 +81,7 @@ func createBody(op *cambmock.Operation, duration float64, prompt string) (*paylo
 		return nil, fmt.Errorf("%s takes no JSON or form body the suite can build", op.ID)
 	}
 	props := properties(schema)
+	whole := bodyExample(op, media)
 	fields := map[string]any{}
 	for _, name := range required(schema) {
 		p := props[name]
@@ -87,6 +89,9 @@ func createBody(op *cambmock.Operation, duration float64, prompt string) (*paylo
 			continue
 		}
 		v := sample(p, 0)
+		if ev, ok := whole[name]; ok && !hasOwnValue(p) {
+			v = ev
+		}
 		if prompt != "" && (name == "prompt" || name == "text") && p.Type.Is("string") {
 			v = prompt
 		}
@@ -120,6 +125,33 @@ func createBody(op *cambmock.Operation, duration float64, prompt string) (*paylo
 	default:
 		return formPayload(fields), nil
 	}
+}
+
+// bodyExample returns the example of op's request body of media type
+// media, as an object: its example, else the first of its examples by
+// name; nil if it has none.
+func bodyExample(op *cambmock.Operation, media string) map[string]any {
+	mt := op.Op.RequestBody.Value.Content.Get(media)
+	if mt == nil {
+		return nil
+	}
+	if m, ok := mt.Example.(map[string]any); ok {
+		return m
+	}
+	for _, name := range sortedKeys(mt.Examples) {
+		if ref := mt.Examples[name]; ref != nil && ref.Value != nil {
+			if m, ok := ref.Value.Value.(map[string]any); ok {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+// hasOwnValue reports whether a schema gives a value of its own: an
+// example, a default or an enum.
+func hasOwnValue(s *openapi3.Schema) bool {
+	return s.Example != nil || s.Default != nil || len(s.Enum) > 0
 }
 
 // invalidBody is a create body no API can make a task of, and the fields
