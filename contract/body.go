@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"mime/multipart"
 	"net/http"
@@ -514,13 +513,4 @@ func lookup(v any, path string) []located {
 	}
 	walk(v, "", segs)
 	return out
-}
-
-// readAllLimited reads r up to limit bytes.
-func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
-	data, truncated, err := cambmock.ReadLimited(r, limit)
-	if err == nil && truncated {
-		err = fmt.Errorf("the body is over %d bytes", limit)
-	}
-	return data, err
 }

@@ -97,7 +97,11 @@ type Check struct {
 	Spends bool `json:"needs_task"`
 }
 
-// Checks returns every check of the suite, in the order reports list them.
+// Checks returns every check of the suite, in the order reports list them
+// for each kind of task. The purposes are those of the spec's default
+// kind (text-to-sound); a [Result] of another kind carries a purpose that
+// names its own operations where they differ (its result and bulk
+// checks).
 func Checks() []Check {
 	return []Check{
 		{CheckAuthMissingKey, "a request without x-api-key is rejected with a declared code (401 or 403) and body", false},

@@ -43,9 +43,8 @@ type resultOp struct {
 	urls       []string // where the JSON answer holds URLs (see uriPaths)
 }
 
-// answers says how to ask op for each of its answers: audio without a
-// query; JSON with the json-when query when it also answers audio, else
-// without one.
+// jsonQuery is the query that asks the operation for its JSON answer:
+// json-when's when it also answers audio (whose query is none), else none.
 func (r *resultOp) jsonQuery() map[string]string {
 	if r.audio == "" {
 		return nil

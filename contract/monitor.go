@@ -27,8 +27,10 @@ const CheckRequestConforms = "request-conforms"
 // shows it what it forwards: every request and response against
 // openapi.yaml, and the suite's checks that need no request of their own
 // (a SUCCESS carries an integer run_id, a terminal status stays terminal, a
-// 429 carries Retry-After, audio is a well-formed WAV). It keeps a running
-// summary in which each problem appears once, with a count.
+// 429 carries Retry-After, audio is what its Content-Type says), for every
+// kind of task: each request's operation, kind and role come from the
+// spec's router and x-cambmock extensions. It keeps a running summary in
+// which each problem appears once, with a count.
 //
 // What a Monitor keeps is bounded, since clients and upstreams choose the
 // paths, statuses and field names it sees: at most 200 findings (50 of any
