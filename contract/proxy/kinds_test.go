@@ -158,6 +158,9 @@ func TestRecordEveryKind(t *testing.T) {
 			if success[len(success)-1] != "OK SUCCESS" {
 				t.Fatalf("the %s task's polls = %q; want SUCCESS at last", kc.kind, success)
 			}
+			// The client may have every byte of the audio before the proxy
+			// has judged and saved it: Close waits for its handlers.
+			ps.Close()
 			if s := p.Summary(); len(s.Findings) != 0 {
 				t.Errorf("findings of on-spec %s traffic: %+v", kc.kind, s.Findings)
 			}
@@ -266,6 +269,9 @@ func TestAudioTypeThroughProxy(t *testing.T) {
 			if resp.StatusCode != 200 || err != nil || !bytes.Equal(body, tt.body) {
 				t.Errorf("the client got %d, %d bytes, %v; want 200 and all %d bytes", resp.StatusCode, len(body), err, len(tt.body))
 			}
+			// The client may have every byte before the proxy has judged
+			// them: Close waits for the proxy's handler to return.
+			ps.Close()
 			if diff := cmp.Diff(tt.want, audioFindings(p.Summary())); diff != "" {
 				t.Errorf("result-audio findings mismatch (-want +got):\n%s", diff)
 			}
