@@ -70,7 +70,7 @@ func TestWrongKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			base, fake := tt.target(t)
-			r, err := contract.Verify(t.Context(), contract.Target{BaseURL: base, APIKey: key, Sleep: noSleep})
+			r, err := contract.Verify(t.Context(), contract.Target{BaseURL: base, APIKey: key, Kinds: onlySound(), Sleep: noSleep})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,16 +12,20 @@ import (
 )
 
 // TestWrongBaseURL gives base URLs where no operation of the API answers:
-// every probe gets 404 or 405, which would pass unknown-task and
-// unknown-run for the wrong reason. Verify stops with an error saying so,
-// and where the API is when it can find it.
+// every probe of every kind gets 404 or 405, which would pass unknown-task
+// and unknown-run for the wrong reason. Verify stops with an error saying
+// so, and where the API is when it can find it.
 func TestWrongBaseURL(t *testing.T) {
 	const key = "sk-base-test-2e77"
 	const probes = "no operation of openapi.yaml answers there: every request got 404 or 405 " +
+		"(GET /text-to-sound/{task_id} 404, GET /text-to-sound-result/{run_id} 404, POST /text-to-sound 404, and 21 more of the 7 other kinds' operations), " +
+		"none the 422, 401 or 403 an API answers"
+	const soundProbes = "no operation of openapi.yaml answers there: every request got 404 or 405 " +
 		"(GET /text-to-sound/{task_id} 404, GET /text-to-sound-result/{run_id} 404, POST /text-to-sound 404), none the 422, 401 or 403 an API answers"
 	tests := []struct {
 		name   string
 		target func(t *testing.T) string
+		kinds  []string
 		want   func(base string) string
 	}{
 		{
@@ -43,6 +47,16 @@ func TestWrongBaseURL(t *testing.T) {
 			},
 		},
 		{
+			name: "the mock's root, text-to-sound alone",
+			target: func(t *testing.T) string {
+				return mockservertest.NewTestServer(t).URL
+			},
+			kinds: onlySound(),
+			want: func(base string) string {
+				return "cannot check the target " + base + ": " + soundProbes + "; the API answers at " + base + "/apis; give --base-url " + base + "/apis"
+			},
+		},
+		{
 			name: "a server that answers 404 to everything",
 			target: func(t *testing.T) string {
 				srv := httptest.NewServer(http.NotFoundHandler())
@@ -58,7 +72,7 @@ func TestWrongBaseURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			base := tt.target(t)
-			r, err := contract.Verify(t.Context(), contract.Target{BaseURL: base, APIKey: key, AllowSpend: true, Sleep: noSleep})
+			r, err := contract.Verify(t.Context(), contract.Target{BaseURL: base, APIKey: key, Kinds: tt.kinds, AllowSpend: true, Sleep: noSleep})
 			if err == nil {
 				logReport(t, r)
 				t.Fatalf("Verify(%s) returned a report; want an error", base)

@@ -19,12 +19,15 @@ import (
 
 // checkUnknownTask polls a task id that cannot exist. A transport failure
 // here means the target cannot be reached: Verify stops with an error.
-func (s *suite) checkUnknownTask(ctx context.Context) (*exchange, error) {
+func (s *kindRun) checkUnknownTask(ctx context.Context) (*exchange, error) {
 	id := randomID()
 	e := s.call(ctx, s.kind.Status.ID, CheckUnknownTask, true, func(ctx context.Context) *http.Request {
 		return s.newRequest(ctx, http.MethodGet, s.kind.Status.URL(id), nil, nil, string(s.tg.APIKey))
 	})
 	if e.err != nil {
+		if cut(ctx, e) {
+			return nil, fmt.Errorf("%w %s: %v before the first answer", ErrTarget, s.base.Redacted(), context.Cause(ctx))
+		}
 		return nil, s.unreachable(e.err)
 	}
 	switch {
@@ -76,7 +79,7 @@ func (s *suite) unreachable(err error) error {
 // checkAuth polls a task with a missing key ("") or one that cannot be
 // valid. Against cambmock accepting any non-empty key, a wrong key cannot
 // be told from a right one: the check is skipped and says so.
-func (s *suite) checkAuth(ctx context.Context, check, key string) *exchange {
+func (s *kindRun) checkAuth(ctx context.Context, check, key string) *exchange {
 	e := s.call(ctx, s.kind.Status.ID, check, true, func(ctx context.Context) *http.Request {
 		return s.newRequest(ctx, http.MethodGet, s.kind.Status.URL(randomID()), nil, nil, key)
 	})
@@ -114,8 +117,13 @@ func (s *suite) checkAuth(ctx context.Context, check, key string) *exchange {
 // cambmockAuth asks the target's root (the base URL without the spec's
 // base path) for cambmock's /__admin/health, sending no key, and returns
 // what it says of keys: "any-key", "keys", or "" when the answer is not
-// cambmock's.
+// cambmock's. It asks once per run, whichever kind asks first.
 func (s *suite) cambmockAuth(ctx context.Context, check string) string {
+	s.authOnce.Do(func() { s.auth = s.askHealth(ctx, check) })
+	return s.auth
+}
+
+func (s *suite) askHealth(ctx context.Context, check string) string {
 	root := *s.base
 	root.Path = strings.TrimSuffix(root.Path, s.spec.BasePath())
 	root.RawPath = ""
@@ -125,7 +133,7 @@ func (s *suite) cambmockAuth(ctx context.Context, check string) string {
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "cambmock-verify")
-	e := s.send(s.client, req, opHealth, check)
+	e := s.send(s.client, req, "", opHealth, check)
 	if e.err != nil || e.code != http.StatusOK || !strings.Contains(e.header.Get("Content-Type"), "json") {
 		return ""
 	}
@@ -139,8 +147,8 @@ func (s *suite) cambmockAuth(ctx context.Context, check string) string {
 	return h.Auth
 }
 
-func (s *suite) checkUnknownRun(ctx context.Context) *exchange {
-	op := s.kind.Result
+func (s *kindRun) checkUnknownRun(ctx context.Context) *exchange {
+	op := s.unknownRunOp()
 	if op == nil {
 		s.skip(CheckUnknownRun, "openapi.yaml declares no result operation for %s tasks", s.kind.Name)
 		return nil
@@ -161,52 +169,23 @@ func (s *suite) checkUnknownRun(ctx context.Context) *exchange {
 	return e
 }
 
-// createSchema tells what a create body of kind holds: the fields it
-// requires, and the field that gives the audio's length ("" if none).
-func createSchema(kind *cambmock.Kind) (required []string, length string, props map[string]bool) {
-	props = map[string]bool{}
-	if kind.Create.AudioLength != nil {
-		length = kind.Create.AudioLength.Field
-	}
-	rb := kind.Create.Op.RequestBody
-	if rb == nil || rb.Value == nil {
-		return nil, length, props
-	}
-	mt := rb.Value.Content.Get("application/json")
-	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
-		return nil, length, props
-	}
-	for name := range mt.Schema.Value.Properties {
-		props[name] = true
-	}
-	return mt.Schema.Value.Required, length, props
-}
-
-// invalidCreate is a create body no API can make a task of: its required
-// fields left out, and its length of the wrong type.
-func invalidCreate(kind *cambmock.Kind) map[string]any {
-	body := map[string]any{}
-	if _, length, _ := createSchema(kind); length != "" {
-		body[length] = "not-a-number"
-	}
-	return body
-}
-
-func (s *suite) checkInvalidCreate(ctx context.Context) *exchange {
+func (s *kindRun) checkInvalidCreate(ctx context.Context) *exchange {
 	// No API can create a task from it, so this costs nothing even in
 	// read-only mode.
 	op := s.kind.Create
-	e := s.call(ctx, op.ID, CheckInvalidCreateBody, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodPost, op.URL(""), nil, invalidCreate(s.kind), string(s.tg.APIKey))
-	})
-	required, length, _ := createSchema(s.kind)
-	at := slices.Clone(required)
-	if length != "" {
-		at = append(at, length)
+	body, at := invalidBody(op)
+	if body == nil {
+		s.skip(CheckInvalidCreateBody, "openapi.yaml's create request of %s tasks (%s) requires no field and has no number field, so the suite knows no body that is invalid", s.kind.Name, op.ID)
+		return nil
 	}
+	e := s.call(ctx, op.ID, CheckInvalidCreateBody, true, func(ctx context.Context) *http.Request {
+		return s.newRequest(ctx, http.MethodPost, op.URL(""), nil, body, string(s.tg.APIKey))
+	})
+	_, schema := bodySchema(op)
+	reqd := required(schema)
 	what := "an invalid create body"
-	if len(required) > 0 {
-		what = "a create body without " + strings.Join(required, " or ")
+	if len(reqd) > 0 {
+		what = "a create body without " + strings.Join(reqd, " or ")
 	}
 	switch {
 	case e.err != nil:
@@ -218,36 +197,79 @@ func (s *suite) checkInvalidCreate(ctx context.Context) *exchange {
 		s.fail(CheckInvalidCreateBody, s.failure(e, fmt.Sprintf("%s got %d, not 422", what, e.code), wantGot("422", fmt.Sprint(e.code))))
 		return e
 	}
-	var body struct {
+	var answer struct {
 		Detail []struct {
 			Loc []any `json:"loc"`
 		} `json:"detail"`
 	}
-	json.Unmarshal(e.body, &body)
+	json.Unmarshal(e.body, &answer)
 	var locs []string
-	for _, d := range body.Detail {
+	bodyOnly := len(answer.Detail) > 0
+	for _, d := range answer.Detail {
 		locs = append(locs, jsonText(d.Loc))
 		for _, l := range d.Loc {
 			if name, ok := l.(string); ok && name != "" && slices.Contains(at, name) {
 				return e
 			}
 		}
+		bodyOnly = bodyOnly && len(d.Loc) == 1 && d.Loc[0] == "body"
 	}
 	if len(at) == 0 {
 		return e // the spec names no field to expect
+	}
+	if bodyOnly && body.contentType != mediaJSON {
+		// FastAPI names the form field at fault; a 422 that names only
+		// the body conforms to HTTPValidationError all the same.
+		s.mu.Lock()
+		s.obs.warn("validation", strings.Join(at, " or "), op.ID, fmt.Sprintf("%s answers an invalid form with a 422 whose locs name only the body; FastAPI names the form field at fault (%s)", op.ID, strings.Join(at, " or ")))
+		s.mu.Unlock()
+		s.note(CheckInvalidCreateBody, "the 422 names only the body, not the field at fault (%s): see the warning", strings.Join(at, " or "))
+		return e
 	}
 	s.fail(CheckInvalidCreateBody, s.failure(e, fmt.Sprintf("the 422 does not name the field at fault (%s) in any loc", strings.Join(at, " or ")),
 		wantGot(fmt.Sprintf("a loc such as [\"body\",%q]", at[0]), "locs "+strings.Join(locs, ", "))))
 	return e
 }
 
-// checkBaseURL stops the run when every probe of the API answered 404 or
-// 405: no operation answered as an API would (no 422, no 401 or 403), so
-// the base URL is not the API's, and every check that expects a 404 would
-// pass for the wrong reason. It says where the API probably is.
-func (s *suite) checkBaseURL(ctx context.Context, probes []*exchange) error {
+// checkBaseURL stops the run when every probe of the API, of every kind,
+// answered 404 or 405: no operation answered as an API would (no 422, no
+// 401 or 403), so the base URL is not the API's, and every check that
+// expects a 404 would pass for the wrong reason. It says where the API
+// probably is.
+func (s *suite) checkBaseURL(ctx context.Context) error {
 	var seen []string
-	for _, e := range probes {
+	more, others := 0, 0
+	for i, k := range s.runs {
+		found := k.notFound()
+		if found == nil {
+			return nil
+		}
+		if i == 0 {
+			seen = found
+			continue
+		}
+		more += len(found)
+		others++
+	}
+	if len(seen) == 0 && more == 0 {
+		return nil
+	}
+	list := strings.Join(seen, ", ")
+	if others > 0 {
+		list += fmt.Sprintf(", and %d more of the %d other kinds' operations", more, others)
+	}
+	msg := fmt.Sprintf("no operation of openapi.yaml answers there: every request got 404 or 405 (%s), none the 422, 401 or 403 an API answers", list)
+	if alt := s.runs[0].apiAt(ctx); alt != "" {
+		return fmt.Errorf("%w %s: %s; the API answers at %s; give --base-url %s", ErrTarget, s.base.Redacted(), msg, alt, alt)
+	}
+	return fmt.Errorf("%w %s: %s; is --base-url the API's base URL, such as %s?", ErrTarget, s.base.Redacted(), msg, cambmock.LiveBaseURL)
+}
+
+// notFound returns the kind's probes as "METHOD PATH CODE" when every one
+// got 404 or 405, or nil when one got another answer.
+func (k *kindRun) notFound() []string {
+	seen := []string{}
+	for _, e := range k.probes {
 		if e == nil {
 			continue
 		}
@@ -255,27 +277,38 @@ func (s *suite) checkBaseURL(ctx context.Context, probes []*exchange) error {
 			return nil
 		}
 		path := e.rel
-		if op := s.spec.OperationByID(e.op); op != nil {
+		if op := k.spec.OperationByID(e.op); op != nil {
 			path = op.Path
 		}
 		if got := fmt.Sprintf("%s %s %d", e.req.Method, path, e.code); !slices.Contains(seen, got) {
 			seen = append(seen, got)
 		}
 	}
-	if len(seen) == 0 {
-		return nil
+	return seen
+}
+
+// checkServed fails the kind's unknown-id checks, which a 404 would pass
+// for the wrong reason, when every probe of the kind got 404 or 405 while
+// another kind's answered: the target does not serve this kind.
+func (k *kindRun) checkServed() {
+	found := k.notFound()
+	if found == nil || len(found) == 0 {
+		return
 	}
-	msg := fmt.Sprintf("no operation of openapi.yaml answers there: every request got 404 or 405 (%s), none the 422, 401 or 403 an API answers",
-		strings.Join(seen, ", "))
-	if alt := s.apiAt(ctx); alt != "" {
-		return fmt.Errorf("%w %s: %s; the API answers at %s; give --base-url %s", ErrTarget, s.base.Redacted(), msg, alt, alt)
+	k.served = false
+	problem := fmt.Sprintf("no operation of %s tasks answers at the target: every request for them got 404 or 405 (%s), while other kinds' got answers; "+
+		"the target does not serve %s tasks where openapi.yaml says, so a 404 here proves nothing; leave the kind out with --kind (Target.Kinds) if it should not",
+		k.kind.Name, strings.Join(found, ", "), k.kind.Name)
+	for _, e := range k.probes {
+		if e != nil && (e.check == CheckUnknownTask || e.check == CheckUnknownRun) {
+			k.fail(e.check, k.failure(e, problem, ""))
+		}
 	}
-	return fmt.Errorf("%w %s: %s; is --base-url the API's base URL, such as %s?", ErrTarget, s.base.Redacted(), msg, cambmock.LiveBaseURL)
 }
 
 // apiAt tries the invalid create at the base URL plus the spec's base
 // path, and returns that URL if an API answers there (422, 401 or 403).
-func (s *suite) apiAt(ctx context.Context) string {
+func (s *kindRun) apiAt(ctx context.Context) string {
 	bp := s.spec.BasePath()
 	if bp == "" || strings.HasSuffix(s.base.Path, bp) {
 		return ""
@@ -283,8 +316,12 @@ func (s *suite) apiAt(ctx context.Context) string {
 	alt := *s.base
 	alt.Path = strings.TrimSuffix(alt.Path, "/") + bp
 	alt.RawPath = ""
-	req := s.newRequestAt(ctx, &alt, http.MethodPost, s.kind.Create.URL(""), nil, invalidCreate(s.kind), string(s.tg.APIKey))
-	e := s.send(s.client, req, s.kind.Create.ID, CheckInvalidCreateBody)
+	body, _ := invalidBody(s.kind.Create)
+	if body == nil {
+		body = jsonPayload(map[string]any{})
+	}
+	req := s.newRequestAt(ctx, &alt, http.MethodPost, s.kind.Create.URL(""), nil, body, string(s.tg.APIKey))
+	e := s.send(s.client, req, s.kind.Name, s.kind.Create.ID, CheckInvalidCreateBody)
 	switch e.code {
 	case http.StatusUnprocessableEntity, http.StatusUnauthorized, http.StatusForbidden:
 		return alt.Redacted()
@@ -292,46 +329,65 @@ func (s *suite) apiAt(ctx context.Context) string {
 	return ""
 }
 
-// create creates a task of kind and returns its id, or "" if it could not.
-func (s *suite) create(ctx context.Context, kind *cambmock.Kind, duration float64) string {
-	prompt := s.tg.Prompt
-	if prompt == "" {
-		prompt = "A short soft beep, for an API contract check"
+// create creates a task of the kind, its body built from the spec, and
+// returns its id and the audio length it asks for (0 when it cannot say),
+// or "" if it could not.
+func (s *kindRun) create(ctx context.Context) (string, float64) {
+	op := s.kind.Create
+	body, err := createBody(op, s.tg.duration(), s.tg.Prompt)
+	if err == nil {
+		err = conforms(s.spec, op, body)
 	}
-	body := map[string]any{"prompt": prompt}
-	_, length, props := createSchema(kind)
-	if length != "" {
-		body[length] = duration
+	if err != nil {
+		s.ran(CheckTaskCreated)
+		s.fail(CheckTaskCreated, Failure{Problem: fmt.Sprintf("the suite cannot build a create body of %s tasks that conforms to openapi.yaml (from its request schema's examples, defaults and enums): %s; "+
+			"give the schema examples that conform", s.kind.Name, s.scrub.text(err.Error()))})
+		return "", 0
 	}
-	if props["audio_type"] {
-		body["audio_type"] = "sound"
-	}
-	e := s.call(ctx, kind.Create.ID, CheckCreateConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodPost, kind.Create.URL(""), nil, body, string(s.tg.APIKey))
+	e := s.call(ctx, op.ID, CheckCreateConforms, true, func(ctx context.Context) *http.Request {
+		return s.newRequest(ctx, http.MethodPost, op.URL(""), nil, body, string(s.tg.APIKey))
 	})
 	if cut(ctx, e) {
 		s.skip(CheckTaskCreated, "the run's deadline (Target.Timeout, --timeout) came before the task could be created")
-		return ""
+		return "", 0
 	}
 	s.ran(CheckTaskCreated)
 	switch {
 	case e.err != nil:
 		s.fail(CheckTaskCreated, s.failure(e, "the task could not be created: "+transportError(e.err), ""))
-		return ""
+		return "", 0
 	case e.code != http.StatusOK:
 		s.fail(CheckTaskCreated, s.failure(e, fmt.Sprintf("the task could not be created: the create answered %d", e.code), ""))
-		return ""
+		return "", 0
 	}
-	var created struct {
-		TaskID any `json:"task_id"`
-	}
+	field := taskIDField(op)
+	var created map[string]any
 	json.Unmarshal(e.body, &created)
-	id, ok := created.TaskID.(string)
+	id, ok := created[field].(string)
 	if !ok || id == "" {
-		s.fail(CheckTaskCreated, s.failure(e, "the create answer has no task_id string", wantGot(`a "task_id" string`, jsonText(created.TaskID))))
-		return ""
+		s.fail(CheckTaskCreated, s.failure(e, fmt.Sprintf("the create answer has no %s string", field), wantGot(fmt.Sprintf("a %q string", field), jsonText(created[field]))))
+		return "", 0
 	}
-	return id
+	return id, requestedSeconds(op, body)
+}
+
+// taskIDField names the field of a create answer that holds the task id:
+// task_id, or the first string field the answer's schema requires.
+func taskIDField(op *cambmock.Operation) string {
+	s := jsonSchemaOf(op.Op, http.StatusOK)
+	if s == nil {
+		return "task_id"
+	}
+	props := properties(s)
+	if p := props["task_id"]; p != nil {
+		return "task_id"
+	}
+	for _, name := range required(s) {
+		if p := props[name]; p != nil && p.Type.Is("string") {
+			return name
+		}
+	}
+	return "task_id"
 }
 
 // isHTTPURL reports whether s is an http(s) URL with a host.

@@ -11,8 +11,11 @@ import (
 	"github.com/cambmock/cambmock/scenarios"
 )
 
-// ExampleVerify checks the mock, on a manual clock that the suite moves
-// instead of sleeping, and prints what each check found.
+// ExampleVerify checks two kinds of task of the mock, on a manual clock
+// that the suite moves instead of sleeping, and prints what each check
+// found: the default kind's results by the checks' names, the other
+// kind's as KIND/CHECK. A translation result holds no audio and no URL,
+// so the checks of those are skips.
 func ExampleVerify() {
 	clock := scenarios.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	mock, err := mockserver.New(mockserver.WithClock(clock), mockserver.WithAPIKeys("my-key"))
@@ -26,6 +29,7 @@ func ExampleVerify() {
 		BaseURL:    srv.URL + "/apis",
 		APIKey:     "my-key",
 		AllowSpend: true, // the mock costs nothing
+		Kinds:      []string{"text-to-sound", "translation"},
 		Sleep: func(_ context.Context, d time.Duration) error {
 			_, err := clock.Advance(d)
 			return err
@@ -35,7 +39,7 @@ func ExampleVerify() {
 		panic(err)
 	}
 	for _, r := range report.Results {
-		fmt.Printf("%-4s %s\n", r.Outcome, r.Name)
+		fmt.Printf("%-4s %s\n", r.Outcome, r.ID)
 	}
 	fmt.Println("failed:", report.Failed())
 	// Output:
@@ -56,5 +60,22 @@ func ExampleVerify() {
 	// pass result-file-url
 	// pass bulk-conforms
 	// pass bulk-answers
+	// pass translation/auth-missing-key
+	// pass translation/auth-wrong-key
+	// pass translation/unknown-task
+	// pass translation/unknown-run
+	// pass translation/invalid-create-body
+	// pass translation/create-conforms
+	// pass translation/task-created
+	// pass translation/status-conforms
+	// pass translation/success-has-run-id
+	// pass translation/terminal-is-final
+	// pass translation/pending-ends
+	// skip translation/rate-limit-retry-after
+	// pass translation/result-conforms
+	// skip translation/result-audio
+	// skip translation/result-file-url
+	// pass translation/bulk-conforms
+	// pass translation/bulk-answers
 	// failed: false
 }

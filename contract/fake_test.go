@@ -119,8 +119,13 @@ func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	json.NewDecoder(r.Body).Decode(&body)
 	if _, ok := body["prompt"].(string); !ok {
-		if f.defect == "validation-shape" {
+		switch f.defect {
+		case "validation-shape":
 			fakeJSON(w, http.StatusBadRequest, map[string]any{"error": "prompt is required"})
+			return
+		case "validation-no-loc":
+			fakeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []any{
+				map[string]any{"loc": []any{"body"}, "msg": "Invalid request", "type": "value_error"}}})
 			return
 		}
 		fakeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []any{

@@ -40,7 +40,7 @@ func TestTerminalIsFinal(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r, err := contract.Verify(t.Context(), contract.Target{
-				BaseURL: serveFake(t, newFakeAPI(tt.defect, key, "")), APIKey: key, AllowSpend: true, Sleep: noSleep,
+				BaseURL: serveFake(t, newFakeAPI(tt.defect, key, "")), APIKey: key, Kinds: onlySound(), AllowSpend: true, Sleep: noSleep,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -75,6 +75,7 @@ func TestTerminalIsFinalNoEvidence(t *testing.T) {
 	r, err := contract.Verify(t.Context(), contract.Target{
 		BaseURL:      serveFake(t, newFakeAPI("success-at-once", key, "")),
 		APIKey:       key,
+		Kinds:        onlySound(),
 		AllowSpend:   true,
 		Timeout:      time.Second,
 		PollInterval: 5 * time.Second,

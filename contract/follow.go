@@ -1,32 +1,28 @@
 package contract
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/cambmock/cambmock"
-	"github.com/cambmock/cambmock/contract/internal/wavinfo"
 )
 
 // The checks of one task: following it to a terminal status, polling it
 // again, and fetching its result.
 
-// follow polls a task of kind until its status is terminal, checks the
-// status stays, then fetches its results. duration is the requested
+// follow polls a task of the kind until its status is terminal, checks
+// the status stays, then fetches its results. duration is the requested
 // length in seconds, or 0 when unknown.
 //
 // The polls run under a deadline of their own, the pending bound from the
 // first poll, inside the run's: a poll or a wait that the bound cuts short
 // is judged by pending-ends, not blamed on the status endpoint.
-func (s *suite) follow(ctx context.Context, kind *cambmock.Kind, id string, duration float64, created bool) {
+func (s *kindRun) follow(ctx context.Context, id string, duration float64, created bool) {
+	kind := s.kind
 	begin := s.now()
 	pctx, cancel := context.WithTimeout(ctx, s.pending)
 	defer cancel()
@@ -78,13 +74,13 @@ func (s *suite) follow(ctx context.Context, kind *cambmock.Kind, id string, dura
 	run, hasRun := s.checkRunID(e, status, runID)
 	s.checkFinal(ctx, id, status, runID, wait, poll)
 	if hasRun {
-		s.results(ctx, kind, run, duration)
+		s.results(ctx, run, duration)
 	}
 }
 
 // judgePending judges a task still in progress when its polls stopped:
 // at the pending bound, or when the run itself ended first.
-func (s *suite) judgePending(ctx context.Context, id string, e, last *exchange, begin time.Duration) {
+func (s *kindRun) judgePending(ctx context.Context, id string, e, last *exchange, begin time.Duration) {
 	elapsed := (s.now() - begin).Round(100 * time.Millisecond)
 	bound := fmt.Sprintf("the bound is %v (Target.PendingBound, --pending-bound)", s.pending)
 	switch {
@@ -106,7 +102,7 @@ func (s *suite) judgePending(ctx context.Context, id string, e, last *exchange, 
 }
 
 // unfollowable reports a status poll that failed even after retries.
-func (s *suite) unfollowable(id string, e *exchange) {
+func (s *kindRun) unfollowable(id string, e *exchange) {
 	switch {
 	case isRedirect(e.code):
 		return // inspect has reported it
@@ -120,7 +116,7 @@ func (s *suite) unfollowable(id string, e *exchange) {
 }
 
 // statusOf returns the status a status answer carried.
-func (s *suite) statusOf(e *exchange) string {
+func (s *kindRun) statusOf(e *exchange) string {
 	st, _ := s.readStatus(e)
 	return orNo(st)
 }
@@ -129,7 +125,7 @@ func (s *suite) statusOf(e *exchange) string {
 // answer must be a 200 with the same status and run_id. A poll the run's
 // deadline prevents is no evidence either way; with none made, the check
 // is a skip.
-func (s *suite) checkFinal(ctx context.Context, id, status string, runID any, wait time.Duration, poll func(context.Context) *exchange) {
+func (s *kindRun) checkFinal(ctx context.Context, id, status string, runID any, wait time.Duration, poll func(context.Context) *exchange) {
 	made := 0
 	for range 2 {
 		if s.sleep(ctx, wait) != nil {
@@ -183,7 +179,7 @@ func orNo(status string) string {
 }
 
 // readStatus reads the status and run_id of a 200 status answer.
-func (s *suite) readStatus(e *exchange) (string, any) {
+func (s *kindRun) readStatus(e *exchange) (string, any) {
 	if e.err != nil || e.code != http.StatusOK {
 		return "", nil
 	}
@@ -195,7 +191,7 @@ func (s *suite) readStatus(e *exchange) (string, any) {
 	return st, body["run_id"]
 }
 
-func (s *suite) progress(id string, e *exchange, status string, polls int, begin time.Duration) {
+func (s *kindRun) progress(id string, e *exchange, status string, polls int, begin time.Duration) {
 	if s.tg.Progress == nil {
 		return
 	}
@@ -206,11 +202,14 @@ func (s *suite) progress(id string, e *exchange, status string, polls int, begin
 	case shown == "":
 		shown = fmt.Sprintf("HTTP %d", e.code)
 	}
-	s.tg.Progress(Progress{Task: id, Status: s.scrub.text(clip(shown, maxValue)), Polls: polls, Elapsed: s.now() - begin})
+	p := Progress{Kind: s.kind.Name, Task: id, Status: s.scrub.text(clip(shown, maxValue)), Polls: polls, Elapsed: s.now() - begin}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tg.Progress(p)
 }
 
 // checkRunID checks a SUCCESS carries an integer run_id.
-func (s *suite) checkRunID(e *exchange, status string, runID any) (int64, bool) {
+func (s *kindRun) checkRunID(e *exchange, status string, runID any) (int64, bool) {
 	if status != string(cambmock.StatusSuccess) {
 		return 0, false
 	}
@@ -222,148 +221,4 @@ func (s *suite) checkRunID(e *exchange, status string, runID any) (int64, bool) 
 		return 0, false
 	}
 	return int64(f), true
-}
-
-// results fetches a run's audio three ways: raw bytes, a file URL, and
-// the bulk endpoint.
-func (s *suite) results(ctx context.Context, kind *cambmock.Kind, run int64, duration float64) {
-	op := kind.Result
-	if op == nil {
-		for _, c := range []string{CheckResultConforms, CheckResultAudio, CheckResultFileURL} {
-			s.skip(c, "openapi.yaml declares no result operation for %s tasks", kind.Name)
-		}
-	} else {
-		s.rawResult(ctx, op, run, duration)
-	}
-	if kind.Bulk == nil {
-		for _, c := range []string{CheckBulkConforms, CheckBulkAnswers} {
-			s.skip(c, "openapi.yaml declares no bulk result operation for %s tasks", kind.Name)
-		}
-		return
-	}
-	s.bulkResult(ctx, kind.Bulk, run)
-}
-
-// deadlineNote is the note of a check the run's deadline cut short.
-const deadlineNote = "the run's deadline (Target.Timeout, --timeout) came before this could be checked; raise it"
-
-func (s *suite) rawResult(ctx context.Context, op *cambmock.Operation, run int64, duration float64) {
-	path := op.URL(strconv.FormatInt(run, 10))
-	raw := s.call(ctx, op.ID, CheckResultConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodGet, path, nil, nil, string(s.tg.APIKey))
-	})
-	var rawSum [32]byte
-	switch {
-	case cut(ctx, raw):
-		s.skip(CheckResultAudio, deadlineNote)
-	case raw.err != nil || raw.code != http.StatusOK:
-		s.fail(CheckResultAudio, s.failure(raw, fmt.Sprintf("the result of run %d could not be fetched", run), ""))
-	default:
-		s.ran(CheckResultAudio)
-		if info, ok := s.checkWAV(raw, CheckResultAudio, duration); ok {
-			rawSum = sha256.Sum256(raw.body)
-			s.note(CheckResultAudio, "%s, %d bytes", info, len(raw.body))
-		}
-	}
-
-	if len(op.JSONWhen) == 0 {
-		s.skip(CheckResultFileURL, "openapi.yaml declares no JSON answer of %s with a file URL", op.ID)
-		return
-	}
-	query := url.Values{}
-	for k, v := range op.JSONWhen {
-		query.Set(k, v)
-	}
-	fu := s.call(ctx, op.ID, CheckResultConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodGet, path, query, nil, string(s.tg.APIKey))
-	})
-	var body struct {
-		FileURL any `json:"file_url"`
-	}
-	switch {
-	case cut(ctx, fu):
-		s.skip(CheckResultFileURL, deadlineNote)
-		return
-	case fu.err != nil || fu.code != http.StatusOK || json.Unmarshal(fu.body, &body) != nil:
-		s.fail(CheckResultFileURL, s.failure(fu, "the file URL result could not be fetched as JSON", ""))
-		return
-	}
-	s.ran(CheckResultFileURL)
-	u, ok := body.FileURL.(string)
-	if !ok || !isHTTPURL(u) {
-		s.fail(CheckResultFileURL, s.failure(fu, "the file URL answer has no file_url holding an http(s) URL", wantGot("an http(s) URL", clip(jsonText(body.FileURL), 2*maxValue))))
-		return
-	}
-	// A pre-signed URL is fetched without the API key or Target.Header:
-	// it may point at another host, which must never see them. So it may
-	// follow redirects, as a client's download would.
-	file := s.callWith(ctx, s.fileClient, opFile, CheckResultFileURL, true, func(ctx context.Context) *http.Request {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		return req
-	})
-	switch {
-	case cut(ctx, file):
-		s.skip(CheckResultFileURL, deadlineNote)
-	case file.err != nil || file.code != http.StatusOK:
-		s.fail(CheckResultFileURL, s.failure(file, "the file URL could not be fetched", wantGot("200", fmt.Sprint(file.code))))
-	default:
-		if _, ok := s.checkWAV(file, CheckResultFileURL, duration); ok && rawSum != [32]byte{} && sha256.Sum256(file.body) != rawSum {
-			s.fail(CheckResultFileURL, s.failure(file, "the file URL serves other bytes than the RAW_BYTES result", ""))
-		}
-	}
-}
-
-func (s *suite) bulkResult(ctx context.Context, op *cambmock.Operation, run int64) {
-	bulk := s.call(ctx, op.ID, CheckBulkConforms, true, func(ctx context.Context) *http.Request {
-		return s.newRequest(ctx, http.MethodPost, op.URL(""), nil, map[string]any{"run_ids": []int64{run}}, string(s.tg.APIKey))
-	})
-	var entries map[string]struct {
-		OutputURL any `json:"output_url"`
-	}
-	key := strconv.FormatInt(run, 10)
-	if cut(ctx, bulk) {
-		s.skip(CheckBulkAnswers, deadlineNote)
-		return
-	}
-	s.ran(CheckBulkAnswers)
-	switch {
-	case bulk.err != nil || bulk.code != http.StatusOK:
-		s.fail(CheckBulkAnswers, s.failure(bulk, "the bulk results could not be fetched", ""))
-	case json.Unmarshal(bulk.body, &entries) != nil:
-		s.fail(CheckBulkAnswers, s.failure(bulk, "the bulk answer is not a JSON object of run ids", ""))
-	default:
-		entry, ok := entries[key]
-		u, _ := entry.OutputURL.(string)
-		if !ok || !isHTTPURL(u) {
-			s.fail(CheckBulkAnswers, s.failure(bulk, fmt.Sprintf("the bulk answer has no entry %q with an output_url", key),
-				wantGot(fmt.Sprintf(`{%q: {"output_url": <an http(s) URL>}}`, key), clip(bulkSummary(bulk.body), 4*maxValue))))
-		}
-	}
-}
-
-// bulkSummary shows a bulk answer as JSON with sorted keys.
-func bulkSummary(body []byte) string {
-	var m map[string]any
-	if json.Unmarshal(body, &m) != nil {
-		return "(not a JSON object)"
-	}
-	return jsonText(m)
-}
-
-// checkWAV checks an audio answer's structure and length.
-func (s *suite) checkWAV(e *exchange, check string, duration float64) (wavinfo.Info, bool) {
-	info, err := wavinfo.Read(bytes.NewReader(e.body))
-	if err != nil {
-		s.fail(check, s.failure(e, "the audio is not a well-formed WAV: "+err.Error(), ""))
-		return info, false
-	}
-	if duration > 0 {
-		got := info.Duration().Seconds()
-		if math.Abs(got-duration) > 0.1 {
-			s.fail(check, s.failure(e, fmt.Sprintf("the audio lasts %.3f s, but %.3f s were asked for", got, duration),
-				wantGot(fmt.Sprintf("%.1f s (within 0.1 s)", duration), fmt.Sprintf("%.3f s", got))))
-			return info, false
-		}
-	}
-	return info, true
 }

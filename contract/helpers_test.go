@@ -67,6 +67,10 @@ func (o *otherHost) seen() (requests, withKey int) {
 	return o.requests, o.withKey
 }
 
+// onlySound is a Target.Kinds of text-to-sound alone: what the fake API
+// serves, as the live API's text-to-sound answers are shaped.
+func onlySound() []string { return []string{"text-to-sound"} }
+
 // noSleep is a Target.Sleep that does not wait: the suite counts the time
 // as passed.
 func noSleep(context.Context, time.Duration) error { return nil }

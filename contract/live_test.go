@@ -47,6 +47,7 @@ func TestLiveShapedDrift(t *testing.T) {
 		{defect: "wrong-key-accepted", want: []string{contract.CheckAuthWrongKey}},
 		{defect: "unknown-run-500", want: []string{contract.CheckUnknownRun}},
 		{defect: "validation-shape", want: []string{contract.CheckInvalidCreateBody}, warnings: []string{"field error"}},
+		{defect: "validation-no-loc", want: []string{contract.CheckInvalidCreateBody}},
 		{defect: "wav-wrong-length", want: []string{contract.CheckResultAudio}},
 		{defect: "wav-not-wav", want: []string{contract.CheckResultAudio}},
 		{defect: "file-url-key", want: []string{contract.CheckResultConforms, contract.CheckResultFileURL}, warnings: []string{"field output_url"}},
@@ -71,6 +72,7 @@ func TestLiveShapedDrift(t *testing.T) {
 			r, err := contract.Verify(t.Context(), contract.Target{
 				BaseURL:      cambmock.LiveBaseURL,
 				APIKey:       key,
+				Kinds:        onlySound(),
 				Client:       &http.Client{Transport: mt},
 				AllowSpend:   true,
 				PendingBound: time.Minute,

@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/contract/internal/media"
 )
 
 // CheckRequestConforms is the check a [Monitor] makes of requests: each
@@ -26,8 +27,10 @@ const CheckRequestConforms = "request-conforms"
 // shows it what it forwards: every request and response against
 // openapi.yaml, and the suite's checks that need no request of their own
 // (a SUCCESS carries an integer run_id, a terminal status stays terminal, a
-// 429 carries Retry-After, audio is a well-formed WAV). It keeps a running
-// summary in which each problem appears once, with a count.
+// 429 carries Retry-After, audio is what its Content-Type says), for every
+// kind of task: each request's operation, kind and role come from the
+// spec's router and x-cambmock extensions. It keeps a running summary in
+// which each problem appears once, with a count.
 //
 // What a Monitor keeps is bounded, since clients and upstreams choose the
 // paths, statuses and field names it sees: at most 200 findings (50 of any
@@ -274,7 +277,8 @@ func (m *Monitor) semantics(e *exchange, params map[string]string) []finding {
 }
 
 // Audio reports the outcome of checking an audio answer that streamed
-// past: err is what reading it as a WAV found, or nil.
+// past: err is what reading it as a file of its Content-Type (a WAV for
+// audio/wav) found, or nil.
 func (m *Monitor) Audio(req *http.Request, rel string, code int, header http.Header, err error) []Finding {
 	if err == nil {
 		return nil
@@ -290,5 +294,9 @@ func (m *Monitor) Audio(req *http.Request, rel string, code int, header http.Hea
 			e.op = op.ID
 		}
 	}
-	return m.record(e, []finding{{check: CheckResultAudio, problem: "the audio is not a well-formed WAV: " + err.Error()}})
+	what := "the audio is not a well-formed WAV: "
+	if ct := header.Get("Content-Type"); ct != "" && !media.IsWAV(ct) {
+		what = "the audio is not what its Content-Type says: "
+	}
+	return m.record(e, []finding{{check: CheckResultAudio, problem: what + err.Error()}})
 }

@@ -209,10 +209,11 @@ func (o *observer) noteDrift(e *exchange) {
 		}
 	}
 	if role == cambmock.RoleBulk && e.code == http.StatusOK {
-		for _, v := range body {
-			if entry, ok := v.(map[string]any); ok {
-				for k := range entry {
-					if k != "output_url" {
+		entryFields := o.bulkEntryFields(e.op)
+		for _, id := range sortedKeys(body) {
+			if entry, ok := body[id].(map[string]any); ok && entryFields != nil {
+				for _, k := range sortedKeys(entry) {
+					if !slices.Contains(entryFields, k) {
 						k := value(e, k)
 						o.warn("field", k, e.op, fmt.Sprintf("%s entries carry a field %q that openapi.yaml does not list", e.op, k))
 					}
@@ -254,6 +255,25 @@ func (o *observer) warn(kind, value, where, message string) {
 	}
 	o.warned[key] = len(d.Warnings)
 	d.Warnings = append(d.Warnings, Warning{Kind: kind, Value: value, Where: where, Count: 1, Message: message})
+}
+
+// bulkEntryFields returns the properties the spec lists for an entry of
+// the bulk operation op's 200 answer (its additionalProperties), or nil if
+// it lists none.
+func (o *observer) bulkEntryFields(op string) []string {
+	fam := o.spec.OperationByID(op)
+	if fam == nil {
+		return nil
+	}
+	s := jsonSchemaOf(fam.Op, http.StatusOK)
+	if s == nil || s.AdditionalProperties.Schema == nil || s.AdditionalProperties.Schema.Value == nil {
+		return nil
+	}
+	props := properties(s.AdditionalProperties.Schema.Value)
+	if len(props) == 0 {
+		return nil
+	}
+	return sortedKeys(props)
 }
 
 // knownFields returns the top-level properties the spec lists for the JSON

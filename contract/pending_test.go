@@ -38,6 +38,7 @@ func TestPendingBoundRealClock(t *testing.T) {
 		{"fake stuck at PENDING", fake, "task-1"},
 		{"mock stuck scenario", stuckMock, ""},
 	}
+	spec := loadSpec(t) // loaded before the clock starts: it takes a while under -race
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -47,6 +48,8 @@ func TestPendingBoundRealClock(t *testing.T) {
 				BaseURL:      base,
 				APIKey:       key,
 				Header:       header,
+				Spec:         spec,
+				Kinds:        onlySound(),
 				AllowSpend:   true,
 				Timeout:      3 * time.Second,
 				PollInterval: 100 * time.Millisecond,
@@ -86,7 +89,7 @@ func TestPendingRunEndsFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2500*time.Millisecond)
 	defer cancel()
 	r, err := contract.Verify(ctx, contract.Target{
-		BaseURL: base, APIKey: key, AllowSpend: true,
+		BaseURL: base, APIKey: key, Kinds: onlySound(), AllowSpend: true,
 		Timeout: 20 * time.Second, PollInterval: 100 * time.Millisecond,
 	})
 	if err != nil {

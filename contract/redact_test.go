@@ -14,7 +14,7 @@ import (
 func TestReportScrubsKey(t *testing.T) {
 	t.Parallel()
 	r, err := contract.Verify(t.Context(), contract.Target{
-		BaseURL: serveFake(t, newFakeAPI("echo-key", echoKey, "")), APIKey: echoKey, Sleep: noSleep,
+		BaseURL: serveFake(t, newFakeAPI("echo-key", echoKey, "")), APIKey: echoKey, Kinds: onlySound(), Sleep: noSleep,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 			r, err := contract.Verify(t.Context(), contract.Target{
 				BaseURL:    serveFake(t, fake),
 				APIKey:     key,
+				Kinds:      onlySound(),
 				Client:     client,
 				AllowSpend: true,
 				Sleep:      noSleep,
@@ -87,7 +88,7 @@ func TestFileURLRedirect(t *testing.T) {
 		http.Redirect(w, r, storage+r.URL.Path, http.StatusFound)
 	}))
 	fake.fileURL = other.URL
-	r, err := contract.Verify(t.Context(), contract.Target{BaseURL: base, APIKey: key, AllowSpend: true, Sleep: noSleep})
+	r, err := contract.Verify(t.Context(), contract.Target{BaseURL: base, APIKey: key, Kinds: onlySound(), AllowSpend: true, Sleep: noSleep})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,15 @@ const (
 	Skip Outcome = "skip" // the check had nothing to check; Note says why
 )
 
-// Result is the outcome of one check.
+// Result is the outcome of one check for one kind of task.
 type Result struct {
 	Check
+	// Kind is the kind of task checked, such as "text-to-sound" or "tts".
+	Kind string `json:"kind"`
+	// ID names the result in reports: the check's name for the spec's
+	// default kind (text-to-sound), such as "status-conforms", else
+	// KIND/CHECK, such as "tts/status-conforms".
+	ID       string    `json:"id"`
 	Outcome  Outcome   `json:"outcome"`
 	Note     string    `json:"note,omitempty"`
 	Failures []Failure `json:"failures,omitempty"`
@@ -78,7 +84,8 @@ type Drift struct {
 
 // A Call is one request the suite made.
 type Call struct {
-	Operation string   `json:"operation"` // operationId, or "file" for a file URL
+	Kind      string   `json:"kind,omitempty"` // the kind of task it was for; "" for none
+	Operation string   `json:"operation"`      // operationId, or "file" for a file URL
 	Method    string   `json:"method"`
 	Path      string   `json:"path"`            // relative to the base URL
 	Check     string   `json:"check"`           // the check it was made for
@@ -116,9 +123,13 @@ type Report struct {
 	ReadOnly bool      `json:"read_only"` // no task was created
 	Started  time.Time `json:"started"`
 	Elapsed  Duration  `json:"elapsed"`
-	Results  []Result  `json:"results"` // one per check, in the order of [Checks]
-	Drift    Drift     `json:"drift"`
-	Calls    []Call    `json:"calls"`
+	// Kinds are the kinds of task checked, the spec's default kind first.
+	Kinds []string `json:"kinds"`
+	// Results has one result per check per kind: the first kind's in the
+	// order of [Checks], then the next kind's.
+	Results []Result `json:"results"`
+	Drift   Drift    `json:"drift"`
+	Calls   []Call   `json:"calls"`
 }
 
 // Failed reports whether any check failed.
@@ -135,23 +146,65 @@ func (r *Report) Count(o Outcome) int {
 	return n
 }
 
-// Result returns the result of the named check, or nil.
-func (r *Report) Result(name string) *Result {
+// Result returns the result with the given ID, or nil: a check's name
+// for the spec's default kind, such as "status-conforms", or KIND/CHECK,
+// such as "tts/status-conforms". A report that does not check the
+// default kind answers a bare check name with the first kind's result.
+func (r *Report) Result(id string) *Result {
 	for i := range r.Results {
-		if r.Results[i].Name == name {
+		if r.Results[i].ID == id {
+			return &r.Results[i]
+		}
+	}
+	for i := range r.Results {
+		if r.Results[i].ID == "" && r.Results[i].Name == id {
+			return &r.Results[i] // a report read from an older JSON report
+		}
+	}
+	if !strings.Contains(id, "/") && len(r.Results) > 0 {
+		return r.ResultOf(r.Results[0].Kind, id)
+	}
+	return nil
+}
+
+// ResultOf returns the result of the named check for kind, or nil.
+func (r *Report) ResultOf(kind, check string) *Result {
+	for i := range r.Results {
+		if r.Results[i].Kind == kind && r.Results[i].Name == check {
 			return &r.Results[i]
 		}
 	}
 	return nil
 }
 
-// FailedChecks returns the names of the checks that failed.
+// FailedChecks returns the IDs of the results that failed, such as
+// "status-conforms" and "tts/status-conforms".
 func (r *Report) FailedChecks() []string {
 	var out []string
 	for _, res := range r.Results {
 		if res.Outcome == Fail {
-			out = append(out, res.Name)
+			out = append(out, res.label())
 		}
+	}
+	return out
+}
+
+// label is how reports name a result: its ID.
+func (res *Result) label() string {
+	if res.ID != "" {
+		return res.ID
+	}
+	return res.Name
+}
+
+// kindGroups splits the results by kind, in report order.
+func (r *Report) kindGroups() [][]Result {
+	var out [][]Result
+	for i, res := range r.Results {
+		if i == 0 || res.Kind != r.Results[i-1].Kind {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], res)
 	}
 	return out
 }
@@ -165,72 +218,124 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the report for a person: a line per check, each failure
 // with its request, response and diff, then the drift and the latencies.
+//
+// When the report covers several kinds, each kind's lines follow a
+// heading that names the kind ("tts:"), and each line names its result by
+// its ID: the default kind's as the check ("PASS  status-conforms ..."),
+// another kind's as KIND/CHECK ("PASS  tts/status-conforms ..."). The
+// lines of a report of the default kind alone are as they always were.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	mode := "read-only"
 	if !r.ReadOnly {
 		mode = "created a task"
+		if len(r.Kinds) > 1 {
+			mode = fmt.Sprintf("created a task of each of %d kinds", len(r.Kinds))
+		}
 	}
 	fmt.Fprintf(&b, "cambmock verify %s (%s, %v)\n\n", r.BaseURL, mode, time.Duration(r.Elapsed).Round(time.Millisecond))
-	width := 0
-	for _, res := range r.Results {
-		width = max(width, len(res.Name))
+	groups := r.kindGroups()
+	for gi, group := range groups {
+		if len(groups) > 1 {
+			if gi > 0 {
+				b.WriteString("\n")
+			}
+			fmt.Fprintf(&b, "%s: %s\n", group[0].Kind, groupCounts(group))
+		}
+		writeResults(&b, group)
 	}
-	for _, res := range r.Results {
-		fmt.Fprintf(&b, "%-4s  %-*s  %s\n", strings.ToUpper(string(res.Outcome)), width, res.Name, res.Purpose)
+	return r.writeTail(w, &b)
+}
+
+// groupCounts sums up a kind's results, such as "15 passed, 0 failed, 2 skipped".
+func groupCounts(group []Result) string {
+	n := map[Outcome]int{}
+	for _, res := range group {
+		n[res.Outcome]++
+	}
+	return fmt.Sprintf("%d passed, %d failed, %d skipped", n[Pass], n[Fail], n[Skip])
+}
+
+// writeResults writes a line per result, its note and its failures.
+func writeResults(b *strings.Builder, results []Result) {
+	width := 0
+	for _, res := range results {
+		width = max(width, len(res.label()))
+	}
+	for _, res := range results {
+		fmt.Fprintf(b, "%-4s  %-*s  %s\n", strings.ToUpper(string(res.Outcome)), width, res.label(), res.Purpose)
 		if res.Note != "" {
-			fmt.Fprintf(&b, "      %*s  %s\n", width, "", res.Note)
+			fmt.Fprintf(b, "      %*s  %s\n", width, "", res.Note)
 		}
 		for _, f := range res.Failures {
 			times := ""
 			if f.Count > 1 {
 				times = fmt.Sprintf(" (×%d)", f.Count)
 			}
-			fmt.Fprintf(&b, "      - %s%s\n", f.Problem, times)
+			fmt.Fprintf(b, "      - %s%s\n", f.Problem, times)
 			if f.Request != "" {
-				fmt.Fprintf(&b, "        request:  %s\n", f.Request)
+				fmt.Fprintf(b, "        request:  %s\n", f.Request)
 			}
 			if f.Response != "" {
-				fmt.Fprintf(&b, "        response: %s\n", f.Response)
+				fmt.Fprintf(b, "        response: %s\n", f.Response)
 			}
 			if f.Diff != "" {
 				for _, line := range strings.Split(strings.TrimRight(f.Diff, "\n"), "\n") {
-					fmt.Fprintf(&b, "        %s\n", line)
+					fmt.Fprintf(b, "        %s\n", line)
 				}
 			}
 		}
 	}
+}
 
+// writeTail writes the drift, the latencies and the counts after the
+// results in b, then b to w.
+func (r *Report) writeTail(w io.Writer, b *strings.Builder) error {
 	d := r.Drift
-	fmt.Fprintf(&b, "\nWhat the target returned:\n")
-	fmt.Fprintf(&b, "  statuses:          %s\n", counts(d.Statuses))
-	fmt.Fprintf(&b, "  exception reasons: %s\n", counts(d.ExceptionReasons))
+	fmt.Fprintf(b, "\nWhat the target returned:\n")
+	fmt.Fprintf(b, "  statuses:          %s\n", counts(d.Statuses))
+	fmt.Fprintf(b, "  exception reasons: %s\n", counts(d.ExceptionReasons))
 	for _, op := range sortedKeys(d.Codes) {
-		fmt.Fprintf(&b, "  %-28s codes %v, content types %s, fields %s\n", op+":", d.Codes[op], orNone(d.ContentTypes[op]), orNone(d.Fields[op]))
+		fmt.Fprintf(b, "  %-28s codes %v, content types %s, fields %s\n", op+":", d.Codes[op], orNone(d.ContentTypes[op]), orNone(d.Fields[op]))
 	}
 	if len(d.Dropped) > 0 {
-		fmt.Fprintf(&b, "  dropped (not kept, the lists being full): %s\n", counts(d.Dropped))
+		fmt.Fprintf(b, "  dropped (not kept, the lists being full): %s\n", counts(d.Dropped))
 	}
 	if len(d.Warnings) > 0 {
-		fmt.Fprintf(&b, "\nWarnings (drift the spec allows):\n")
+		fmt.Fprintf(b, "\nWarnings (drift the spec allows):\n")
 		for _, wn := range d.Warnings {
-			fmt.Fprintf(&b, "  WARN  %s\n", wn.Message)
+			fmt.Fprintf(b, "  WARN  %s\n", wn.Message)
 		}
 	}
 
 	if len(r.Calls) > 0 {
-		fmt.Fprintf(&b, "\nLatency per call:\n")
+		fmt.Fprintf(b, "\nLatency per call:\n")
 		for _, c := range r.Calls {
 			outcome := fmt.Sprint(c.Code)
 			if c.Error != "" {
 				outcome = "error: " + c.Error
 			}
-			fmt.Fprintf(&b, "  %-6s %-44s %-10v %s  [%s]\n", c.Method, c.Path, time.Duration(c.Latency).Round(100*time.Microsecond), outcome, c.Check)
+			fmt.Fprintf(b, "  %-6s %-44s %-10v %s  [%s]\n", c.Method, c.Path, time.Duration(c.Latency).Round(100*time.Microsecond), outcome, r.callLabel(c))
 		}
 	}
-	fmt.Fprintf(&b, "\n%d passed, %d failed, %d skipped, %d warnings\n", r.Count(Pass), r.Count(Fail), r.Count(Skip), len(d.Warnings))
+	fmt.Fprintf(b, "\n%d passed, %d failed, %d skipped, %d warnings\n", r.Count(Pass), r.Count(Fail), r.Count(Skip), len(d.Warnings))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// callLabel names the check a call was made for as the report names its
+// result: KIND/CHECK for a kind whose results are so named.
+func (r *Report) callLabel(c Call) string {
+	if c.Kind == "" {
+		return c.Check
+	}
+	if res := r.ResultOf(c.Kind, c.Check); res != nil {
+		return res.label()
+	}
+	if qualified := r.ResultOf(c.Kind, CheckStatusConforms); qualified != nil && qualified.label() != qualified.Name {
+		return c.Kind + "/" + c.Check
+	}
+	return c.Check
 }
 
 func counts(m map[string]int) string {
@@ -260,7 +365,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// WriteJUnit writes the report as a JUnit XML file: a test case per check.
+// WriteJUnit writes the report as a JUnit XML file: a test case per
+// result, named by its ID. The default kind's cases are in class
+// "contract", as they always were; another kind's in "contract.KIND",
+// such as a case "tts/status-conforms" of class "contract.tts".
 func (r *Report) WriteJUnit(w io.Writer) error {
 	type failure struct {
 		Message string `xml:"message,attr"`
@@ -289,7 +397,11 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	ts := testsuite{Name: "cambmock verify " + r.BaseURL, Tests: len(r.Results), Failures: r.Count(Fail), Skipped: r.Count(Skip),
 		Time: fmt.Sprintf("%.3f", time.Duration(r.Elapsed).Seconds())}
 	for _, res := range r.Results {
-		tc := testcase{Name: res.Name, Classname: "contract", Time: "0", SystemOut: res.Purpose}
+		class := "contract"
+		if res.label() != res.Name {
+			class += "." + res.Kind
+		}
+		tc := testcase{Name: res.label(), Classname: class, Time: "0", SystemOut: res.Purpose}
 		switch res.Outcome {
 		case Fail:
 			var text strings.Builder

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cambmock/cambmock"
@@ -45,10 +46,13 @@ const pendingShare = 0.6
 // redirectTold ends the suite's problem for an undeclared redirect.
 const redirectTold = ", and the suite does not follow it, so the API key never reaches another host"
 
-// Verify runs the suite against tg. The error is non-nil only when the
-// suite could not run (a bad Target, an unreachable host, a TLS failure,
-// a base URL where no operation of the API answers); it wraps
-// [ErrTarget]. Violations and drift are in the Report.
+// Verify runs the suite against tg: the read-only checks of every kind
+// checked, side by side, then (once they show the API answers at the base
+// URL) the tasks given and, with AllowSpend, one task created of each
+// kind. The error is non-nil only when the suite could not run (a bad
+// Target, an unreachable host, a TLS failure, a base URL where no
+// operation of the API answers); it wraps [ErrTarget]. Violations and
+// drift are in the Report.
 func Verify(ctx context.Context, tg Target) (*Report, error) {
 	if err := tg.validate(); err != nil {
 		return nil, err
@@ -65,27 +69,42 @@ func Verify(ctx context.Context, tg Target) (*Report, error) {
 	return s.finish(), nil
 }
 
-// suite is one run of the checks.
+// suite is one run of the checks: what its kinds share.
 type suite struct {
 	tg   Target
 	spec *cambmock.Spec
-	kind *cambmock.Kind // the kind of task checked: the spec's default kind
 	// client sends API requests and follows no redirect; fileClient
-	// fetches pre-signed file URLs, without the key, and may.
+	// fetches file URLs, without the key, and may.
 	client     *http.Client
 	fileClient *http.Client
 	base       *url.URL
 	keyHeader  string
-	scrub      *scrubber
+	scrub      *scrubber // ready before the kinds start, then only read
 	log        *slog.Logger
 	timeout    time.Duration
 	pending    time.Duration
 	interval   time.Duration
 	start      time.Time
-	virtual    time.Duration // time Target.Sleep stood for
+	runs       []*kindRun
 
-	report    Report
-	obs       *observer
+	authOnce sync.Once
+	auth     string // what the target's /__admin/health says of keys
+
+	mu     sync.Mutex // guards report.Calls, obs, and calls of Target.Progress
+	report Report
+	obs    *observer
+}
+
+// kindRun is the checks of one kind of task: run in a goroutine of its
+// own, recording its verdicts apart from the other kinds'.
+type kindRun struct {
+	*suite
+	*kindPlan
+	taskIDs []string
+	probes  []*exchange // the read-only requests' answers
+	served  bool        // false when every probe got 404 or 405
+	virtual time.Duration
+
 	failures  map[string][]Failure
 	exercised map[string]bool
 	skipped   map[string]bool // checks that met their case but could not judge it
@@ -103,27 +122,32 @@ func noRedirects(c *http.Client) *http.Client {
 func newSuite(tg Target) (*suite, error) {
 	timeout, pending := tg.bounds()
 	s := &suite{
-		tg:        tg,
-		spec:      tg.Spec,
-		log:       tg.Logger,
-		timeout:   timeout,
-		pending:   pending,
-		interval:  tg.PollInterval,
-		scrub:     newScrubber(string(tg.APIKey)),
-		failures:  map[string][]Failure{},
-		exercised: map[string]bool{},
-		skipped:   map[string]bool{},
-		notes:     map[string]string{},
+		tg:       tg,
+		log:      tg.Logger,
+		timeout:  timeout,
+		pending:  pending,
+		interval: tg.PollInterval,
+		scrub:    newScrubber(string(tg.APIKey)),
 	}
+	s.scrub.prepare()
 	s.base, _ = url.Parse(strings.TrimSuffix(tg.BaseURL, "/"))
-	if s.spec == nil {
-		spec, err := cambmock.LoadSpec()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTarget, err)
-		}
-		s.spec = spec
+	spec, err := tg.spec()
+	if err != nil {
+		return nil, err
 	}
-	s.kind = s.spec.DefaultKind()
+	s.spec = spec
+	kinds, err := tg.kinds(spec)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := tg.taskIDs(spec, kinds)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range kinds {
+		s.runs = append(s.runs, &kindRun{suite: s, kindPlan: newKindPlan(spec, k), taskIDs: ids[k.Name], served: true,
+			failures: map[string][]Failure{}, exercised: map[string]bool{}, skipped: map[string]bool{}, notes: map[string]string{}})
+	}
 	s.keyHeader = s.spec.APIKeyHeader()
 	s.fileClient = tg.Client
 	if s.fileClient == nil {
@@ -145,6 +169,7 @@ func newSuite(tg Target) (*suite, error) {
 		BaseURL:  s.base.Redacted(),
 		ReadOnly: !tg.AllowSpend,
 		Started:  s.start,
+		Kinds:    kindList(kinds),
 		Calls:    []Call{},
 	}
 	s.obs = newObserver(s.spec, redirectTold)
@@ -152,16 +177,16 @@ func newSuite(tg Target) (*suite, error) {
 }
 
 // now is the time since the run started: real time plus the time
-// Target.Sleep stood for.
-func (s *suite) now() time.Duration { return time.Since(s.start) + s.virtual }
+// Target.Sleep stood for in this kind's goroutine.
+func (k *kindRun) now() time.Duration { return time.Since(k.start) + k.virtual }
 
-func (s *suite) sleep(ctx context.Context, d time.Duration) error {
+func (k *kindRun) sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	if s.tg.Sleep != nil {
-		s.virtual += d
-		return s.tg.Sleep(ctx, d)
+	if k.tg.Sleep != nil {
+		k.virtual += d
+		return k.tg.Sleep(ctx, d)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -175,9 +200,9 @@ func (s *suite) sleep(ctx context.Context, d time.Duration) error {
 
 // fail records a failure of check; the same problem seen again in the
 // same answer is counted, not repeated.
-func (s *suite) fail(check string, f Failure) {
-	s.exercised[check] = true
-	list := s.failures[check]
+func (k *kindRun) fail(check string, f Failure) {
+	k.exercised[check] = true
+	list := k.failures[check]
 	for i := range list {
 		if list[i].Problem == f.Problem && list[i].Response == f.Response {
 			list[i].Count++
@@ -185,96 +210,119 @@ func (s *suite) fail(check string, f Failure) {
 		}
 	}
 	f.Count = 1
-	s.failures[check] = append(list, f)
+	k.failures[check] = append(list, f)
 }
 
-func (s *suite) ran(check string) {
-	s.exercised[check] = true
-	delete(s.skipped, check)
+func (k *kindRun) ran(check string) {
+	k.exercised[check] = true
+	delete(k.skipped, check)
 }
 
 // note sets check's note. The key is scrubbed from args, which may come
 // from the target, not from format, the suite's own words (a key such as
 // "any-key" must not redact "auth: any-key").
-func (s *suite) note(check, format string, args ...any) {
+func (k *kindRun) note(check, format string, args ...any) {
 	for i, a := range args {
 		if str, ok := a.(string); ok {
-			args[i] = s.scrub.text(str)
+			args[i] = k.scrub.text(str)
 		}
 	}
-	s.notes[check] = fmt.Sprintf(format, args...)
+	k.notes[check] = fmt.Sprintf(format, args...)
 }
 
 // skip makes check a skip with a note, unless it failed or a later step
 // passes it: the check met what it checks but could not judge it. It
 // overrides an earlier pass, so a check judged for one task and not for
 // another is a skip.
-func (s *suite) skip(check, format string, args ...any) {
-	s.skipped[check] = true
-	delete(s.exercised, check)
-	s.note(check, format, args...)
+func (k *kindRun) skip(check, format string, args ...any) {
+	k.skipped[check] = true
+	delete(k.exercised, check)
+	k.note(check, format, args...)
+}
+
+// each runs f for every kind, side by side, and waits for them all.
+func (s *suite) each(f func(k *kindRun)) {
+	var wg sync.WaitGroup
+	for _, k := range s.runs {
+		wg.Go(func() { f(k) })
+	}
+	wg.Wait()
 }
 
 func (s *suite) run(ctx context.Context) error {
-	// The first request tells whether the target can be reached at all.
-	unknownTask, err := s.checkUnknownTask(ctx)
-	if err != nil {
-		return err
-	}
-	probes := []*exchange{
-		unknownTask,
-		s.checkAuth(ctx, CheckAuthMissingKey, ""),
-		s.checkAuth(ctx, CheckAuthWrongKey, "cambmock-contract-invalid-key-0000"),
-		s.checkUnknownRun(ctx),
-		s.checkInvalidCreate(ctx),
-	}
-	if err := s.checkBaseURL(ctx, probes); err != nil {
-		return err
-	}
-	for _, id := range s.tg.TaskIDs {
-		s.follow(ctx, s.kind, id, 0, false)
-	}
-	if s.tg.AllowSpend {
-		d := s.tg.Duration
-		if d == 0 {
-			d = 2
+	errs := make([]error, len(s.runs))
+	s.each(func(k *kindRun) {
+		// The first request tells whether the target can be reached at all.
+		unknownTask, err := k.checkUnknownTask(ctx)
+		if err != nil {
+			errs[slices.Index(s.runs, k)] = err
+			return
 		}
-		if id := s.create(ctx, s.kind, d); id != "" {
-			s.follow(ctx, s.kind, id, d, true)
+		k.probes = []*exchange{
+			unknownTask,
+			k.checkAuth(ctx, CheckAuthMissingKey, ""),
+			k.checkAuth(ctx, CheckAuthWrongKey, "cambmock-contract-invalid-key-0000"),
+			k.checkUnknownRun(ctx),
+			k.checkInvalidCreate(ctx),
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
+	if err := s.checkBaseURL(ctx); err != nil {
+		return err
+	}
+	s.each(func(k *kindRun) {
+		k.checkServed()
+		for _, id := range k.taskIDs {
+			k.follow(ctx, id, 0, false)
+		}
+		if s.tg.AllowSpend && k.served {
+			if id, length := k.create(ctx); id != "" {
+				k.follow(ctx, id, length, true)
+			}
+		}
+	})
 	return nil
 }
 
-// finish turns what was found into the report.
+// finish turns what was found into the report: the results of each kind
+// in the order of [Checks], the default kind first.
 func (s *suite) finish() *Report {
 	r := &s.report
 	r.Elapsed = Duration(time.Since(s.start))
 	r.Drift = s.obs.drift
-	for _, c := range Checks() {
-		res := Result{Check: c, Note: s.notes[c.Name]}
-		switch {
-		case len(s.failures[c.Name]) > 0:
-			res.Outcome = Fail
-			res.Failures = s.failures[c.Name]
-		case s.exercised[c.Name]:
-			res.Outcome = Pass
-		default:
-			res.Outcome = Skip
-			if res.Note == "" && !s.skipped[c.Name] {
-				res.Note = s.skipReason(c)
+	for _, k := range s.runs {
+		for _, c := range Checks() {
+			c.Purpose = k.purpose(c)
+			res := Result{Check: c, Kind: k.kind.Name, ID: k.id(c.Name), Note: k.notes[c.Name]}
+			switch {
+			case len(k.failures[c.Name]) > 0:
+				res.Outcome = Fail
+				res.Failures = k.failures[c.Name]
+			case k.exercised[c.Name]:
+				res.Outcome = Pass
+			default:
+				res.Outcome = Skip
+				if res.Note == "" && !k.skipped[c.Name] {
+					res.Note = k.skipReason(c)
+				}
 			}
+			r.Results = append(r.Results, res)
 		}
-		r.Results = append(r.Results, res)
 	}
 	return r
 }
 
-func (s *suite) skipReason(c Check) string {
+func (k *kindRun) skipReason(c Check) string {
 	switch {
 	case c.Name == CheckRetryAfter:
 		return "no 429 was answered"
-	case c.Spends && !s.tg.AllowSpend && len(s.tg.TaskIDs) == 0:
+	case c.Spends && !k.served:
+		return fmt.Sprintf("the target does not serve %s tasks (every request for them got 404 or 405)", k.kind.Name)
+	case c.Spends && !k.tg.AllowSpend && len(k.taskIDs) == 0:
 		return "needs a task: run with --allow-spend (costs credits) or give --task-id"
 	case c.Name == CheckSuccessRunID:
 		return "no task reached SUCCESS"
@@ -286,6 +334,7 @@ func (s *suite) skipReason(c Check) string {
 
 // exchange is one request and what came back.
 type exchange struct {
+	kind      string // the kind of task it was made for, "" for none
 	op        string
 	check     string
 	req       *http.Request
@@ -350,13 +399,18 @@ func isText(b []byte) bool {
 	return !bytes.ContainsRune(b, 0) && strings.HasPrefix(http.DetectContentType(b), "text/")
 }
 
+func (k *kindRun) failure(e *exchange, problem string, diff string) Failure {
+	return k.suite.failure(e, problem, diff)
+}
+
 func (s *suite) failure(e *exchange, problem string, diff string) Failure {
 	f := s.scrub.failure(Failure{Problem: problem, Request: e.describeRequest(), Response: e.describeResponse(), Diff: diff})
 	f.Diff = clip(f.Diff, 600)
 	return f
 }
 
-// newRequest builds a request to path (relative to the base URL).
+// newRequest builds a request to path (relative to the base URL). body is
+// nil, a *payload, or a value sent as JSON.
 func (s *suite) newRequest(ctx context.Context, method, path string, query url.Values, body any, key string) *http.Request {
 	return s.newRequestAt(ctx, s.base, method, path, query, body, key)
 }
@@ -370,16 +424,21 @@ func (s *suite) newRequestAt(ctx context.Context, base *url.URL, method, path st
 		u.RawQuery = query.Encode()
 	}
 	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case *payload:
+		rd, ct = bytes.NewReader(b.data), b.contentType
+	default:
+		data, _ := json.Marshal(body)
+		rd, ct = bytes.NewReader(data), "application/json"
 	}
 	req, _ := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	for k, v := range s.tg.Header {
 		req.Header[k] = slices.Clone(v)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("Accept", "application/json")
 	if key != "" {
@@ -389,9 +448,10 @@ func (s *suite) newRequestAt(ctx context.Context, base *url.URL, method, path st
 	return req
 }
 
-// send makes one request with client and reads the answer.
-func (s *suite) send(client *http.Client, req *http.Request, op, check string) *exchange {
-	e := &exchange{op: op, check: check, req: req, rel: strings.TrimPrefix(req.URL.Path, s.base.Path), keyHeader: s.keyHeader, scrub: s.scrub}
+// send makes one request with client, for a check of kind (or "" for
+// none), and reads the answer.
+func (s *suite) send(client *http.Client, req *http.Request, kind, op, check string) *exchange {
+	e := &exchange{kind: kind, op: op, check: check, req: req, rel: strings.TrimPrefix(req.URL.Path, s.base.Path), keyHeader: s.keyHeader, scrub: s.scrub}
 	begin := time.Now()
 	resp, err := client.Do(req)
 	if err == nil {
@@ -412,12 +472,14 @@ func (s *suite) send(client *http.Client, req *http.Request, op, check string) *
 	if op == opFile || op == opHealth {
 		path = req.URL.Path
 	}
-	call := Call{Operation: op, Method: req.Method, Path: clip(s.scrub.text(path), 600), Check: check, Code: e.code, Latency: Duration(e.latency)}
+	call := Call{Kind: kind, Operation: op, Method: req.Method, Path: clip(s.scrub.text(path), 600), Check: check, Code: e.code, Latency: Duration(e.latency)}
 	if err != nil {
 		call.Error = s.scrub.text(transportError(err))
 		e.code = 0
 	}
+	s.mu.Lock()
 	s.report.Calls = append(s.report.Calls, call)
+	s.mu.Unlock()
 	s.log.Debug("request", "method", req.Method, "path", call.Path, "code", call.Code, "latency", e.latency, "err", call.Error)
 	return e
 }
@@ -436,16 +498,16 @@ func transportError(err error) string {
 // 429 and 5xx answers (waiting for Retry-After when given), and checks
 // each answer against the spec under check. It follows no redirect. It
 // returns the last exchange.
-func (s *suite) call(ctx context.Context, op, check string, retry bool, build func(ctx context.Context) *http.Request) *exchange {
-	return s.callWith(ctx, s.client, op, check, retry, build)
+func (k *kindRun) call(ctx context.Context, op, check string, retry bool, build func(ctx context.Context) *http.Request) *exchange {
+	return k.callWith(ctx, k.client, op, check, retry, build)
 }
 
-func (s *suite) callWith(ctx context.Context, client *http.Client, op, check string, retry bool, build func(ctx context.Context) *http.Request) *exchange {
+func (k *kindRun) callWith(ctx context.Context, client *http.Client, op, check string, retry bool, build func(ctx context.Context) *http.Request) *exchange {
 	wait := time.Second
 	var e *exchange
 	for attempt := 0; ; attempt++ {
-		e = s.send(client, build(ctx), op, check)
-		s.inspect(e)
+		e = k.send(client, build(ctx), k.kind.Name, op, check)
+		k.inspect(e)
 		again := e.err != nil || e.code == http.StatusTooManyRequests || e.code >= 500
 		if !retry || !again || attempt == retries || ctx.Err() != nil || unreachable(e.err) {
 			return e
@@ -454,7 +516,7 @@ func (s *suite) callWith(ctx context.Context, client *http.Client, op, check str
 		if ra, ok := retryAfter(e.header); ok && e.err == nil {
 			d = ra
 		}
-		if s.sleep(ctx, d) != nil {
+		if k.sleep(ctx, d) != nil {
 			return e
 		}
 		wait *= 2
@@ -497,23 +559,26 @@ func retryAfter(h http.Header) (time.Duration, bool) {
 // inspect validates an answer against the spec and notes its drift. Its
 // schema violations, and an undeclared redirect, go to the check the
 // exchange was made for.
-func (s *suite) inspect(e *exchange) {
+func (k *kindRun) inspect(e *exchange) {
 	if e.err != nil {
 		return
 	}
 	if e.op != opFile {
-		s.ran(e.check)
+		k.ran(e.check)
 	}
-	for _, f := range s.obs.observe(e) {
+	k.mu.Lock()
+	found := k.obs.observe(e)
+	k.mu.Unlock()
+	for _, f := range found {
 		check := f.check
 		if check == "" {
 			check = e.check
 		}
 		if check == CheckRetryAfter {
-			s.ran(CheckRetryAfter)
+			k.ran(CheckRetryAfter)
 		}
 		if f.problem != "" {
-			s.fail(check, s.failure(e, f.problem, f.diff))
+			k.fail(check, k.failure(e, f.problem, f.diff))
 		}
 	}
 }

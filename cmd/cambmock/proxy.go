@@ -15,14 +15,16 @@ const proxyHelp = `Usage: cambmock proxy [flags]
 
 Forwards every request under /apis to the upstream API unchanged (your own
 x-api-key passes through; it is never logged or stored) and checks each
-request and answer against openapi.yaml with the contract suite's checks.
+request and answer against openapi.yaml (or the spec given with --spec)
+with the contract suite's checks, for every kind of task the spec declares:
+each request's operation, kind and role come from the spec.
 Each kind of violation is logged once, when first seen, and counted after;
 when the proxy stops it logs one line per kind with its count. The running
 summary is at GET /__admin/violations. With --enforce a violating answer is
 replaced by a 502 naming the violation, so tests running through the proxy
-fail loudly. Audio streams through without being held, checked as a WAV on
-the way: audio the upstream cuts off is a violation, and the client sees
-the break.
+fail loudly. Audio streams through without being held, checked on the way
+as what its Content-Type says (a WAV for audio/wav, FLAC for audio/flac):
+audio the upstream cuts off is a violation, and the client sees the break.
 
 The proxy asks the upstream for uncompressed answers (Accept-Encoding:
 identity) and passes an encoded one through undecoded. It refuses (400) a
@@ -40,23 +42,28 @@ Example:
 const recordHelp = `Usage: cambmock record [flags]
 
 The proxy (see cambmock proxy --help) plus a recorder: for each task whose
-traffic passes through, it writes DIR/rec-ID-HASH.yaml, a scenario of what
-the upstream actually did (each answer to the status polls, with how long it
-held), when the task reaches a terminal status or the recorder stops. ID is
-up to 24 characters of the task id (lower-case letters, digits, dashes) and
-HASH 10 hex digits of its SHA-256: each task has a file of its own. Files
-are written atomically and hold no API key: one the upstream echoes is
-written as [redacted]. With --keep-audio each task's audio is saved beside
-its scenario as rec-ID-HASH.wav, up to --max-audio-bytes. At start the
-recorder removes the temporary files (.rec-*) a killed one left in DIR:
-run one recorder per folder. Replay the files with
-cambmock serve --scenarios DIR (optionally --time-scale 0.01).
+traffic passes through, of any kind the spec declares, it writes
+DIR/rec-ID-HASH.yaml, a scenario of what the upstream actually did (each
+answer to the status polls, with how long it held), when the task reaches a
+terminal status or the recorder stops. ID is up to 24 characters of the
+task id (of KIND-ID for a kind other than text-to-sound; lower-case letters,
+digits, dashes) and HASH 10 hex digits of its SHA-256: each task has a file
+of its own. Files are written atomically and hold no API key: one the
+upstream echoes is written as [redacted]. With --keep-audio each task's
+audio is saved beside its scenario as rec-ID-HASH.wav (.flac and so on for
+other audio types), up to --max-audio-bytes. The recorder holds at most
+10000 tasks at once: past that, the oldest is written as it stands and
+forgotten (the summary counts them). At start the recorder removes the
+temporary files (.rec-*) a killed one left in DIR: run one recorder per
+folder. Replay the files with cambmock serve --scenarios DIR (optionally
+--time-scale 0.01); a recording plays on any kind of task.
 
 Example:
   cambmock record --upstream https://client.camb.ai/apis --out ./recorded --keep-audio
 `
 
 type proxyConfig struct {
+	spec      string
 	upstream  string
 	addr      string
 	enforce   bool
@@ -78,6 +85,7 @@ func parseProxy(name, help string, args []string, stdout io.Writer, getenv func(
 	logFormat := fs.String("log-format", "CAMBMOCK_LOG_FORMAT", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "CAMBMOCK_LOG_LEVEL", "info", "log `level`: debug, info, warn or error")
 	token := fs.String("admin-token", "CAMBMOCK_ADMIN_TOKEN", "", "require this `token` (Authorization: Bearer TOKEN) on the admin API and dashboard; without one they answer only loopback clients")
+	specFile := fs.String("spec", "CAMBMOCK_SPEC", "", "check against the OpenAPI document in `file` instead of the embedded one (see cambmock spec)")
 	c := &proxyConfig{}
 	var out *string
 	var keep *bool
@@ -91,7 +99,7 @@ func parseProxy(name, help string, args []string, stdout io.Writer, getenv func(
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
-	*c = proxyConfig{upstream: *upstream, addr: *addr, enforce: *enforce, timeout: *timeout, logFormat: *logFormat, logLevel: *logLevel, token: *token}
+	*c = proxyConfig{spec: *specFile, upstream: *upstream, addr: *addr, enforce: *enforce, timeout: *timeout, logFormat: *logFormat, logLevel: *logLevel, token: *token}
 	if c.token != "" && len(c.token) < 16 {
 		return nil, usageError("%s: --admin-token has %d characters; give at least 16, such as the output of openssl rand -hex 16", name, len(c.token))
 	}
@@ -124,14 +132,18 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 		return err
 	}
 	defer sink.Close()
-	opts := []proxy.Option{proxy.WithEnforce(c.enforce), proxy.WithLogger(logger), proxy.WithTimeout(c.timeout)}
+	spec, err := loadSpec(c.spec)
+	if err != nil {
+		return err
+	}
+	opts := []proxy.Option{proxy.WithSpec(spec), proxy.WithEnforce(c.enforce), proxy.WithLogger(logger), proxy.WithTimeout(c.timeout)}
 	if c.token != "" {
 		opts = append(opts, proxy.WithAdminToken(c.token))
 	}
 	var rec *proxy.Recorder
 	if name == "record" {
 		// The recorder shows the upstream's userinfo as [redacted].
-		cfg := proxy.RecorderConfig{Dir: c.out, Source: c.upstream, KeepAudio: c.keepAudio, MaxAudioBytes: int64(c.maxAudio), Logger: logger}
+		cfg := proxy.RecorderConfig{Dir: c.out, Source: c.upstream, KeepAudio: c.keepAudio, MaxAudioBytes: int64(c.maxAudio), Spec: spec, Logger: logger}
 		if rec, err = proxy.NewRecorder(cfg); err != nil {
 			return err
 		}
@@ -154,6 +166,11 @@ func runProxy(ctx context.Context, name string, args []string, stdout, stderr io
 	}
 	p.LogSummary()
 	s := p.Summary()
-	logger.Info("cambmock "+name+" summary", "requests", s.Requests, "responses", s.Responses, "violations", len(s.Findings), "warnings", len(s.Drift.Warnings))
+	attrs := []any{"requests", s.Requests, "responses", s.Responses, "violations", len(s.Findings), "warnings", len(s.Drift.Warnings)}
+	if rec != nil {
+		st := rec.Stats()
+		attrs = append(attrs, "recorded", st.Written, "evicted", st.Evicted, "dropped_runs", st.DroppedRuns, "dropped_steps", st.DroppedSteps)
+	}
+	logger.Info("cambmock "+name+" summary", attrs...)
 	return err
 }

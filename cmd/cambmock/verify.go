@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,21 +18,35 @@ import (
 const verifyHelp = `Usage: cambmock verify [flags]
 
 Checks an API against openapi.yaml: the live camb.ai API (the default), the
-mock, or your own deployment. Every response is validated against the spec,
-and the suite checks what a schema cannot say (a created task is known, a
-SUCCESS has an integer run_id, a terminal status stays when polled again,
-PENDING ends within --pending-bound, the audio is a WAV of the asked-for
-length, keys and unknown ids are rejected as declared). It ends with a
-drift report: the statuses, exception reasons, fields and content types the
-target returned, and the latency of every call.
+mock, or your own deployment, for every kind of task the spec declares
+(text-to-sound, tts, text-to-voice, audio-separation, dub, transcription,
+translation, translated-tts), side by side; --kind picks some. Every
+response is validated against the spec, and the suite checks what a schema
+cannot say (a created task is known, a SUCCESS has an integer run_id, a
+terminal status stays when polled again, PENDING ends within
+--pending-bound, an audio result is a WAV of the asked-for length, every
+URL of a JSON result downloads without the key and serves what its
+Content-Type says, the bulk endpoint answers each run, keys and unknown ids
+are rejected as declared). It ends with a drift report: the statuses,
+exception reasons, fields and content types the target returned, and the
+latency of every call.
+
+The report names each result by its check for the default kind,
+text-to-sound ("PASS  status-conforms"), and as KIND/CHECK for the others
+("PASS  tts/status-conforms"), each kind under a heading; so do the JSON
+report (fields kind and id) and the JUnit file (class contract.KIND).
 
 By default it is read-only: it creates no task, and checks the tasks given
 with --task-id and the answers to requests that cost nothing. With
---allow-spend it creates one short sound task, which costs credits.
+--allow-spend it creates one task of each kind checked, which costs
+credits; it says which before it does. Each create body is built from the
+spec: the required fields from the request schema's examples, the length
+--duration where the kind's request says one, and a tiny WAV as the file of
+a multipart upload.
 
 The API key is sent only to --base-url: verify follows no redirect of an
 API request (openapi.yaml declares none, so a 3xx fails the check whose
-request got it). Only the pre-signed FILE_URL, fetched without the key,
+request got it). Only the file URLs of a result, fetched without the key,
 may redirect. The key never appears in a report.
 
 Against a cambmock that accepts any non-empty key (cambmock serve without
@@ -43,6 +59,7 @@ Exit status: 0 conformant (warnings and skips allowed), 1 violations found,
 
 Example:
   CAMB_API_KEY=... cambmock verify --task-id 2f1c6b0e-8e43-4a55-9b0c-6d2f3f2a9d1e
+  CAMB_API_KEY=... cambmock verify --kind tts --task-id tts/2f1c6b0e-8e43-4a55-9b0c-6d2f3f2a9d1e
   cambmock verify --base-url http://127.0.0.1:8080/apis --api-key any --allow-spend
 `
 
@@ -50,14 +67,16 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	fs := newFlags("verify", verifyHelp, stdout, getenv)
 	base := fs.String("base-url", "CAMB_BASE_URL", cambmock.LiveBaseURL, "the API's base `URL`")
 	key := fs.String("api-key", "CAMB_API_KEY", "", "the API `key` to send in x-api-key")
-	taskIDs := fs.List("task-id", "CAMB_TASK_IDS", ",", "an existing task `id` to check, read-only; repeatable")
-	spend := fs.Bool("allow-spend", "CAMB_ALLOW_SPEND", "create a short sound task to check the whole flow (costs credits on the live API)")
-	duration := fs.Duration("duration", "", 2*time.Second, "the length of the sound --allow-spend creates")
+	kinds := fs.List("kind", "CAMB_KINDS", ",", "check only this `kind` of task, such as tts; repeatable (default every kind the spec declares)")
+	taskIDs := fs.List("task-id", "CAMB_TASK_IDS", ",", "an existing task to check, read-only, as `KIND/ID` (or ID of text-to-sound, or of the one --kind); repeatable")
+	spend := fs.Bool("allow-spend", "CAMB_ALLOW_SPEND", "create a task of each kind checked to check the whole flow (costs credits on the live API)")
+	duration := fs.Duration("duration", "", 2*time.Second, "the length of the audio --allow-spend asks for, where a kind's request says one (text-to-sound's duration)")
 	timeout := fs.Duration("timeout", "CAMBMOCK_VERIFY_TIMEOUT", 5*time.Minute, "the bound on the whole run")
 	pending := fs.Duration("pending-bound", "", 0, "how long a task may stay PENDING, from its first poll; below --timeout (default 60% of --timeout)")
 	format := fs.String("format", "", "text", "report `format`: text or json")
 	junit := fs.String("junit", "", "", "also write a JUnit XML report to `file`")
 	scenario := fs.String("scenario", "", "", "send X-Cambmock-Scenario: `name`, to check a cambmock scenario")
+	specFile := fs.String("spec", "CAMBMOCK_SPEC", "", "check against the OpenAPI document in `file` instead of the embedded one (see cambmock spec)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -67,29 +86,60 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	if *key == "" {
 		return usageError("verify: no API key; give --api-key KEY or set $CAMB_API_KEY")
 	}
-	if *duration <= 0 || *duration > 10*time.Second {
-		return usageError("verify: --duration %v is not above 0 and at most 10s (the API's cap for sound)", *duration)
+	spec, err := loadSpec(*specFile)
+	if err != nil {
+		return err
+	}
+	var known []string
+	for _, k := range spec.Kinds() {
+		known = append(known, k.Name)
+	}
+	for _, k := range *kinds {
+		if spec.Kind(k) == nil {
+			return usageError("verify: --kind %q is not a kind of task the spec declares; give one of %s", k, strings.Join(known, ", "))
+		}
+	}
+	if *duration <= 0 {
+		return usageError("verify: --duration %v is not above 0", *duration)
+	}
+	for _, k := range spec.Kinds() {
+		if *kinds != nil && !slices.Contains(*kinds, k.Name) {
+			continue
+		}
+		if al := k.Create.AudioLength; al != nil && al.Field != "" && al.Max > 0 && duration.Seconds() > al.Max {
+			return usageError("verify: --duration %v is above %vs, the most a %s task's %s may be (openapi.yaml's x-cambmock audio-length max)", *duration, al.Max, k.Name, al.Field)
+		}
 	}
 	tg := contract.Target{
 		BaseURL:      *base,
 		APIKey:       cambmock.APIKey(*key),
+		Kinds:        *kinds,
 		TaskIDs:      *taskIDs,
 		AllowSpend:   *spend,
 		Duration:     duration.Seconds(),
 		Timeout:      *timeout,
 		PendingBound: *pending,
+		Spec:         spec,
 	}
 	if *scenario != "" {
 		tg.Header = http.Header{"X-Cambmock-Scenario": {*scenario}}
 	}
+	plan, err := contract.Plan(tg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	if *spend {
-		fmt.Fprintf(stderr, "verify: --allow-spend: this run creates 1 sound task of %v at %s; on the live API it costs credits\n", *duration, *base)
+		var parts []string
+		for _, c := range plan {
+			parts = append(parts, c.String())
+		}
+		fmt.Fprintf(stderr, "verify: --allow-spend: this run creates %s at %s; on the live API it costs credits\n", joinAnd(parts), redactedURL(*base))
 	} else {
 		fmt.Fprintf(stderr, "verify: read-only: no task will be created (%d task id(s) given)\n", len(*taskIDs))
 	}
 	if isTerminal(stderr) {
 		tg.Progress = func(p contract.Progress) {
-			fmt.Fprintf(stderr, "\r\033[Kpolling %s: %s (%d polls, %v)", p.Task, p.Status, p.Polls, p.Elapsed.Round(time.Second))
+			fmt.Fprintf(stderr, "\r\033[Kpolling %s task %s: %s (%d polls, %v)", p.Kind, p.Task, p.Status, p.Polls, p.Elapsed.Round(time.Second))
 		}
 	}
 	r, err := contract.Verify(ctx, tg)
@@ -116,6 +166,26 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return &exitError{code: 1, err: fmt.Errorf("verify: %d check(s) failed: %s", r.Count(contract.Fail), strings.Join(r.FailedChecks(), ", "))}
 	}
 	return nil
+}
+
+// joinAnd joins phrases as a sentence lists them: "a, b and c".
+func joinAnd(parts []string) string {
+	switch len(parts) {
+	case 0:
+		return "no task"
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// redactedURL shows a URL without its password.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 // writeFile writes a file through a temporary one, so a failure never

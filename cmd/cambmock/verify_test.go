@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/contract"
 	"github.com/cambmock/cambmock/mockserver"
 	"github.com/cambmock/cambmock/mockserver/mockservertest"
@@ -24,6 +25,39 @@ func checkNames() []string {
 		names = append(names, c.Name)
 	}
 	return names
+}
+
+// reportKinds returns the kinds of the embedded spec in report order: the
+// default kind first, then the others by name.
+func reportKinds(t *testing.T) []string {
+	t.Helper()
+	spec, err := cambmock.LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []string{spec.DefaultKind().Name}
+	for _, k := range spec.Kinds() {
+		if k.Name != out[0] {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
+// resultIDs returns the report IDs of checks for kinds: the check's name
+// for the default kind (the first), KIND/CHECK for the others.
+func resultIDs(kinds []string, checks ...string) []string {
+	var out []string
+	for i, k := range kinds {
+		for _, c := range checks {
+			if i == 0 && k == "text-to-sound" {
+				out = append(out, c)
+			} else {
+				out = append(out, k+"/"+c)
+			}
+		}
+	}
+	return out
 }
 
 // TestVerify runs verify against mock servers. The servers run on the real
@@ -44,13 +78,49 @@ func TestVerify(t *testing.T) {
 			args:     []string{"--allow-spend", "--duration", "1s"},
 			wantCode: 0,
 			check: func(t *testing.T, r result, dir, base string) {
-				for _, want := range []string{"PASS  task-created", "PASS  result-audio", "PASS  terminal-is-final", " passed, 0 failed, "} {
+				for _, want := range []string{"PASS  task-created", "PASS  result-audio", "PASS  terminal-is-final", " passed, 0 failed, ",
+					"\ntts: ", "PASS  tts/task-created", "PASS  tts/result-audio", "PASS  tts/result-file-url", "PASS  audio-separation/result-file-url",
+					"PASS  translated-tts/result-audio", "PASS  translation/bulk-answers"} {
 					if !strings.Contains(r.stdout, want) {
 						t.Errorf("the report has no %q:\n%s", want, r.stdout)
 					}
 				}
-				if want := "verify: --allow-spend: this run creates 1 sound task of 1s at " + base + "; on the live API it costs credits\n"; !strings.HasPrefix(r.stderr, want) {
+				want := "verify: --allow-spend: this run creates 1 text-to-sound task (1s of sound), 1 audio-separation task (uploading a 0.5s WAV), 1 dub task, " +
+					"1 text-to-voice task, 1 transcription task (uploading a 0.5s WAV), 1 translated-tts task, 1 translation task and 1 tts task at " +
+					base + "; on the live API it costs credits\n"
+				if !strings.HasPrefix(r.stderr, want) {
 					t.Errorf("stderr = %q; want it to start with %q", r.stderr, want)
+				}
+			},
+		},
+		{
+			name:     "kinds",
+			args:     []string{"--allow-spend", "--kind", "tts", "--kind", "dub", "--format", "json"},
+			wantCode: 0,
+			check: func(t *testing.T, r result, dir, base string) {
+				if want := "verify: --allow-spend: this run creates 1 dub task and 1 tts task at " + base + "; on the live API it costs credits\n"; !strings.HasPrefix(r.stderr, want) {
+					t.Errorf("stderr = %q; want it to start with %q", r.stderr, want)
+				}
+				var rep struct {
+					Kinds   []string `json:"kinds"`
+					Results []struct {
+						ID      string           `json:"id"`
+						Kind    string           `json:"kind"`
+						Outcome contract.Outcome `json:"outcome"`
+					} `json:"results"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+					t.Fatalf("--format json printed no JSON report: %v\n%s", err, r.stdout)
+				}
+				var ids []string
+				for _, res := range rep.Results {
+					ids = append(ids, res.ID)
+					if !strings.HasPrefix(res.ID, res.Kind+"/") {
+						t.Errorf("result %s is of kind %s; want its ID to name it", res.ID, res.Kind)
+					}
+				}
+				if diff := cmp.Diff(resultIDs([]string{"dub", "tts"}, checkNames()...), ids); diff != "" || !cmp.Equal(rep.Kinds, []string{"dub", "tts"}) {
+					t.Errorf("--kind tts --kind dub: kinds %v, results mismatch (-want +got):\n%s", rep.Kinds, diff)
 				}
 			},
 		},
@@ -78,6 +148,7 @@ func TestVerify(t *testing.T) {
 					ReadOnly bool   `json:"read_only"`
 					Results  []struct {
 						Name    string           `json:"name"`
+						ID      string           `json:"id"`
 						Outcome contract.Outcome `json:"outcome"`
 						Note    string           `json:"note"`
 					} `json:"results"`
@@ -87,12 +158,12 @@ func TestVerify(t *testing.T) {
 				}
 				var names []string
 				for _, res := range rep.Results {
-					names = append(names, res.Name)
+					names = append(names, res.ID)
 					if res.Name == contract.CheckResultAudio && (res.Outcome != contract.Skip || !strings.Contains(res.Note, "--allow-spend")) {
-						t.Errorf("read-only result-audio = %s %q; want skip, with a note that names --allow-spend", res.Outcome, res.Note)
+						t.Errorf("read-only %s = %s %q; want skip, with a note that names --allow-spend", res.ID, res.Outcome, res.Note)
 					}
 				}
-				if diff := cmp.Diff(checkNames(), names); diff != "" {
+				if diff := cmp.Diff(resultIDs(reportKinds(t), checkNames()...), names); diff != "" {
 					t.Errorf("JSON report results mismatch (-want +got):\n%s", diff)
 				}
 				if !rep.ReadOnly || rep.BaseURL != base {
@@ -124,7 +195,7 @@ func TestVerify(t *testing.T) {
 						t.Errorf("JUnit test case %s failed", c.Name)
 					}
 				}
-				if diff := cmp.Diff(checkNames(), cases); diff != "" || suite.Tests != len(cases) {
+				if diff := cmp.Diff(resultIDs(reportKinds(t), checkNames()...), cases); diff != "" || suite.Tests != len(cases) {
 					t.Errorf("JUnit test cases (tests=%d) mismatch (-want +got):\n%s", suite.Tests, diff)
 				}
 			},

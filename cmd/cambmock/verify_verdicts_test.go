@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -39,14 +40,17 @@ func TestVerifyRedirect(t *testing.T) {
 	if r.code != 1 {
 		t.Errorf("cambmock verify against a redirecting target: exit %d (%v); want 1\nstdout:\n%s", r.code, r.err, r.stdout)
 	}
-	want := "verify: 7 check(s) failed: auth-missing-key, auth-wrong-key, unknown-task, unknown-run, invalid-create-body, create-conforms, task-created"
+	failed := resultIDs(reportKinds(t), "auth-missing-key", "auth-wrong-key", "unknown-task", "unknown-run", "invalid-create-body", "create-conforms", "task-created")
+	want := fmt.Sprintf("verify: %d check(s) failed: %s", len(failed), strings.Join(failed, ", "))
 	if r.err == nil || r.err.Error() != want {
 		t.Errorf("error %v; want %q", r.err, want)
 	}
-	problem := "- the target answered 307 with Location " + other.URL + "/apis/text-to-sound; openapi.yaml declares no redirect, " +
-		"and the suite does not follow it, so the API key never reaches another host"
-	if !strings.Contains(r.stdout, problem) {
-		t.Errorf("the report does not say %q:\n%s", problem, r.stdout)
+	for _, path := range []string{"/apis/text-to-sound", "/apis/tts", "/apis/transcribe"} {
+		problem := "- the target answered 307 with Location " + other.URL + path + "; openapi.yaml declares no redirect, " +
+			"and the suite does not follow it, so the API key never reaches another host"
+		if !strings.Contains(r.stdout, problem) {
+			t.Errorf("the report does not say %q:\n%s", problem, r.stdout)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -59,17 +63,19 @@ func TestVerifyRedirect(t *testing.T) {
 }
 
 // TestVerifyStuckRealClock runs verify on the real clock against the
-// mock's stuck scenario with a short timeout: the default pending bound
-// (60% of it) blames pending-ends, not the status endpoint.
+// mock's stuck scenario, on every kind, with a short timeout: the default
+// pending bound (60% of it) blames each kind's pending-ends, not its
+// status endpoint.
 func TestVerifyStuckRealClock(t *testing.T) {
 	t.Parallel()
 	const key = "sk-cambmock-stuck-77d2"
 	ts := mockservertest.NewTestServer(t, mockserver.WithAPIKeys(key), mockserver.WithClock(scenarios.SystemClock()))
 	r := runCmd(t, nil, "verify", "--base-url", ts.BaseURL(), "--api-key", key, "--allow-spend", "--scenario", "stuck", "--timeout", "3s")
-	if r.code != 1 || r.err == nil || r.err.Error() != "verify: 1 check(s) failed: pending-ends" {
+	failed := resultIDs(reportKinds(t), "pending-ends")
+	if want := fmt.Sprintf("verify: %d check(s) failed: %s", len(failed), strings.Join(failed, ", ")); r.code != 1 || r.err == nil || r.err.Error() != want {
 		t.Errorf("cambmock verify --scenario stuck --timeout 3s: exit %d (%v); want 1, failing pending-ends only\nstdout:\n%s", r.code, r.err, r.stdout)
 	}
-	for _, want := range []string{"PASS  status-conforms", "FAIL  pending-ends"} {
+	for _, want := range []string{"PASS  status-conforms", "FAIL  pending-ends", "PASS  dub/status-conforms", "FAIL  dub/pending-ends"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the report has no %q:\n%s", want, r.stdout)
 		}
@@ -98,7 +104,8 @@ func TestVerifyCannotRun(t *testing.T) {
 			name: "the mock's root as base URL",
 			args: []string{"--base-url", ts.URL},
 			want: "cannot check the target " + ts.URL + ": no operation of openapi.yaml answers there: every request got 404 or 405 " +
-				"(GET /text-to-sound/{task_id} 404, GET /text-to-sound-result/{run_id} 404, POST /text-to-sound 404), none the 422, 401 or 403 an API answers; " +
+				"(GET /text-to-sound/{task_id} 404, GET /text-to-sound-result/{run_id} 404, POST /text-to-sound 404, and 21 more of the 7 other kinds' operations), " +
+				"none the 422, 401 or 403 an API answers; " +
 				"the API answers at " + ts.URL + "/apis; give --base-url " + ts.URL + "/apis",
 		},
 		{

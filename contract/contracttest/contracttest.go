@@ -13,12 +13,14 @@ import (
 	"github.com/cambmock/cambmock/contract"
 )
 
-// Run runs the suite against tg as subtests of t, one per check, named
-// for it, and returns the report. A failed check fails its subtest with
-// lines that read "check-name: problem: purpose", then the request (key
-// redacted), the response, and what was expected against what came
-// ([contract.Failure.Diff]). A check with nothing to check is skipped with
-// its note; drift warnings are logged. If the suite cannot run
+// Run runs the suite against tg as subtests of t, one per check per kind
+// of task, named by the result's ID: the check's name for the spec's
+// default kind (TestMock/terminal-is-final), KIND/CHECK for the others
+// (TestMock/tts/terminal-is-final), and returns the report. A failed check
+// fails its subtest with lines that read "id: problem: purpose", then the
+// request (key redacted), the response, and what was expected against what
+// came ([contract.Failure.Diff]). A check with nothing to check is skipped
+// with its note; drift warnings are logged. If the suite cannot run
 // ([contract.Verify] returns an error), Run fails t at once.
 //
 // The run's context is t.Context(), bounded by tg.Timeout.
@@ -29,7 +31,7 @@ func Run(t *testing.T, tg contract.Target) *contract.Report {
 		t.Fatalf("contracttest.Run: %v", err)
 	}
 	for _, res := range r.Results {
-		t.Run(res.Name, func(t *testing.T) {
+		t.Run(res.ID, func(t *testing.T) {
 			switch res.Outcome {
 			case contract.Skip:
 				t.Skip(res.Note)
@@ -49,7 +51,11 @@ func Run(t *testing.T, tg contract.Target) *contract.Report {
 // describe words a failure as Run reports it.
 func describe(res contract.Result, f contract.Failure) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s: %s", res.Name, f.Problem, res.Purpose)
+	name := res.ID
+	if name == "" {
+		name = res.Name
+	}
+	fmt.Fprintf(&b, "%s: %s: %s", name, f.Problem, res.Purpose)
 	if f.Count > 1 {
 		fmt.Fprintf(&b, " (seen %d times)", f.Count)
 	}

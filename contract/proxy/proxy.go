@@ -126,7 +126,8 @@ func WithRecorder(r *Recorder) Option {
 }
 
 // Proxy is the checking proxy, an http.Handler. It serves the API under
-// /apis (forwarded to the upstream base URL) and its own admin API under
+// the spec's base path, /apis (forwarded to the upstream base URL), and
+// its own admin API under
 // /__admin/: violations (the running summary) and health.
 //
 // An answer the upstream breaks off in the middle is broken off to the
@@ -142,6 +143,7 @@ type Proxy struct {
 	secrets   []string      // the user name and password of user
 	spec      *cambmock.Spec
 	keyHeader string
+	base      string // the spec's base path, such as "/apis"
 	monitor   *contract.Monitor
 	enforce   bool
 	log       *slog.Logger
@@ -186,6 +188,7 @@ func New(upstream string, opts ...Option) (*Proxy, error) {
 		}
 	}
 	p.keyHeader = p.spec.APIKeyHeader()
+	p.base = p.spec.BasePath()
 	if p.monitor, err = contract.NewMonitor(p.spec); err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
@@ -252,14 +255,14 @@ func (p *Proxy) LogSummary() {
 		p.log.Warn("answers with a Content-Encoding the proxy did not ask for, passed through undecoded", "count", n)
 	}
 	if n := p.refusedPath.Load(); n > 0 {
-		p.log.Warn("requests refused for a path that could leave /apis", "count", n)
+		p.log.Warn("requests refused for a path that could leave "+p.apiRoot(), "count", n)
 	}
 }
 
 // ServeHTTP forwards API requests and serves the admin API.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == "/apis" || strings.HasPrefix(r.URL.Path, "/apis/"):
+	case p.isAPI(r.URL.Path):
 		p.watchForward(w, r)
 	case r.URL.Path == "/__admin/violations" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, p.Summary())
@@ -269,8 +272,25 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case watchPath(r.URL.Path):
 		p.serveWatch(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "cambmock proxy: no route for "+r.Method+" "+p.scrubber(r).String(r.URL.Path)+"; the API is under /apis, the proxy's own under /__admin/violations and /__admin/health")
+		writeError(w, http.StatusNotFound, "cambmock proxy: no route for "+r.Method+" "+p.scrubber(r).String(r.URL.Path)+"; the API is under "+p.apiRoot()+", the proxy's own under /__admin/violations and /__admin/health")
 	}
+}
+
+// isAPI reports whether a request path is the API's: under the spec's
+// base path (/apis), or anything but /__admin/ when the spec has none.
+func (p *Proxy) isAPI(path string) bool {
+	if p.base == "" {
+		return !strings.HasPrefix(path, "/__admin/")
+	}
+	return path == p.base || strings.HasPrefix(path, p.base+"/")
+}
+
+// apiRoot names where the API is, for messages.
+func (p *Proxy) apiRoot() string {
+	if p.base == "" {
+		return "/"
+	}
+	return p.base
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -307,7 +327,11 @@ func (p *Proxy) scrubber(r *http.Request) scrubber {
 // u.Path is decoded, so a percent-encoded dot segment shows as one; what
 // would be one after a second decoding (%252e%252e) or before a path
 // parameter (..;x), as some servers read paths, is refused too.
-func pathProblem(u *url.URL) string {
+func pathProblem(u *url.URL, base string) string {
+	root := base
+	if root == "" {
+		root = "/"
+	}
 	escaped := u.EscapedPath()
 	for _, form := range []string{strings.ToLower(escaped), strings.ToLower(u.Path)} {
 		if strings.Contains(form, "%2f") || strings.Contains(form, "%5c") || strings.Contains(form, `\`) {
@@ -318,12 +342,12 @@ func pathProblem(u *url.URL) string {
 		twice, _ := url.PathUnescape(seg)
 		for _, s := range []string{seg, twice} {
 			if s, _, _ = strings.Cut(s, ";"); s == "." || s == ".." {
-				return fmt.Sprintf("the path %q holds a dot segment (%q), which could leave /apis on the upstream; send the path without . or .. segments", escaped, seg)
+				return fmt.Sprintf("the path %q holds a dot segment (%q), which could leave %s on the upstream; send the path without . or .. segments", escaped, seg, root)
 			}
 		}
 	}
-	if c := path.Clean(u.Path); c != "/apis" && !strings.HasPrefix(c, "/apis/") {
-		return fmt.Sprintf("the path %q is not under /apis once cleaned (%q); the proxy forwards only the API under /apis", escaped, c)
+	if c := path.Clean(u.Path); base != "" && c != base && !strings.HasPrefix(c, base+"/") {
+		return fmt.Sprintf("the path %q is not under %s once cleaned (%q); the proxy forwards only the API under %s", escaped, base, c, base)
 	}
 	return ""
 }
@@ -341,13 +365,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get(p.keyHeader)
 	p.keys.add(key)
 	sc := p.scrubber(r)
-	if problem := pathProblem(r.URL); problem != "" {
+	if problem := pathProblem(r.URL, p.base); problem != "" {
 		p.refusedPath.Add(1)
 		writeError(w, http.StatusBadRequest, "cambmock proxy: "+sc.String(problem))
-		p.logRequest(r, sc, http.StatusBadRequest, start, "refused: the path could leave /apis")
+		p.logRequest(r, sc, http.StatusBadRequest, start, "refused: the path could leave "+p.apiRoot())
 		return
 	}
-	rel := strings.TrimPrefix(r.URL.Path, "/apis")
+	rel := strings.TrimPrefix(r.URL.Path, p.base)
 	if r.ContentLength > MaxBodySize {
 		p.tooLarge(w, r, sc, start)
 		return
@@ -481,7 +505,9 @@ func copyBody(w io.Writer, body io.Reader) (n int64, readErr, writeErr error) {
 }
 
 // stream sends an audio (or large) answer through without holding it,
-// checking its headers first and its WAV structure as it passes.
+// checking its headers first and, as it passes, that it is what its
+// Content-Type says: a well-formed WAV for audio/wav, a file that starts as
+// FLAC does for audio/flac, and so on.
 func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, sc scrubber, rel string, resp *http.Response, start time.Time) {
 	findings := p.monitor.Response(r, rel, resp.StatusCode, resp.Header, nil)
 	p.note(r, sc, findings)
@@ -491,14 +517,15 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, sc scrubber, rel 
 	}
 	w.WriteHeader(resp.StatusCode)
 	var body io.Reader = resp.Body
-	var check *wavCheck
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "audio/") && resp.StatusCode == http.StatusOK && r.Method != http.MethodHead {
-		check = newWAVCheck()
+	var check *mediaCheck
+	ct := resp.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "audio/") && resp.StatusCode == http.StatusOK && r.Method != http.MethodHead {
+		check = newMediaCheck(ct)
 		body = io.TeeReader(resp.Body, check)
 	}
 	var save *audioFile
 	if p.recorder != nil && check != nil {
-		save = p.recorder.audio(rel, resp.ContentLength)
+		save = p.recorder.audio(r, rel, ct, resp.ContentLength)
 		if save != nil {
 			body = io.TeeReader(body, save)
 		}

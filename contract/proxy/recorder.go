@@ -1,13 +1,16 @@
 package proxy
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,14 +28,27 @@ import (
 // [Proxy], a scenario file of what the upstream actually did: the
 // sequence of answers to its status polls with the time each held, its
 // run id, its errors and Retry-After answers. `cambmock serve --scenarios
-// DIR` replays them. A task's file is written when it reaches a terminal
-// status, or by [Recorder.Flush]; files are written atomically.
+// DIR` replays them, on any kind of task. A task's file is written when it
+// reaches a terminal status, or by [Recorder.Flush]; files are written
+// atomically.
 //
-// Each task has a file of its own, whatever its id: rec-PREFIX-HASH.yaml,
-// where PREFIX is up to 24 characters of the id in lower-case letters,
+// The recorder knows the tasks of every kind the spec declares: it finds
+// each request's operation with the spec's router and reads its role
+// (create, status, result) from the operation's x-cambmock extension, so a
+// tts task is recorded as a text-to-sound one is.
+//
+// Each task has a file of its own, whatever its id and kind:
+// rec-PREFIX-HASH.yaml, where PREFIX is up to 24 characters of the id (for
+// a kind other than the spec's default, of KIND-ID) in lower-case letters,
 // digits and dashes (left out when none remain) and HASH the first 10 hex
-// digits of the SHA-256 of the id. Its audio, with RecorderConfig.KeepAudio,
-// is rec-PREFIX-HASH.wav.
+// digits of the SHA-256 of the id (of KIND, a NUL and the id). Its audio,
+// with RecorderConfig.KeepAudio, is rec-PREFIX-HASH.wav (.flac, .mp3 and
+// so on for audio of those types).
+//
+// What a Recorder holds is bounded: at most RecorderConfig.MaxTasks tasks
+// (the oldest is written as it stands and forgotten to make room) and as
+// many run ids, and per task at most RecorderConfig.MaxSteps distinct
+// steps; [Recorder.Stats] counts what was dropped.
 //
 // Files never hold an API key: requests are not recorded, only answers,
 // and the key of the request (as sent, URL-encoded or JSON-escaped) is
@@ -47,33 +63,69 @@ type Recorder struct {
 	dir       string
 	keepAudio bool
 	maxAudio  int64
+	maxTasks  int
+	maxSteps  int
 	spec      *cambmock.Spec
 	keyHeader string
 	source    string
 	log       *slog.Logger
 	now       func() time.Time
 
-	mu    sync.Mutex
-	tasks map[string]*recording
-	runs  map[int64]*recording
+	mu       sync.Mutex
+	tasks    map[string]*recording // by kind, NUL, id
+	order    []string              // the keys of tasks, oldest first
+	runs     map[int64]*recording
+	runOrder []int64 // the keys of runs, oldest first
+	stats    RecorderStats
+}
+
+// RecorderStats counts what a [Recorder] holds, wrote and dropped.
+type RecorderStats struct {
+	Tasks   int `json:"tasks"`   // the tasks it holds now
+	Written int `json:"written"` // the scenario files it wrote
+	// Evicted counts the tasks forgotten to hold no more than
+	// RecorderConfig.MaxTasks, each written as it stood first if it had
+	// not been.
+	Evicted int `json:"evicted"`
+	// DroppedRuns counts the run ids forgotten to hold no more than
+	// RecorderConfig.MaxTasks of them: their audio is not kept.
+	DroppedRuns int `json:"dropped_runs"`
+	// DroppedSteps counts the answers to status polls not recorded because
+	// their task's recording held its most distinct steps
+	// (RecorderConfig.MaxSteps).
+	DroppedSteps int `json:"dropped_steps"`
 }
 
 // recording is what one task did.
 type recording struct {
+	kind    string // the kind of task, such as "tts"
+	rawID   string // as the upstream gave it, for the recorder's maps only
 	id      string // as shown: scrubbed of the key of the request that made it
 	created time.Time
-	seen    []observation
+	seen    []stepRun
 	written bool
+	full    bool // seen reached maxSteps
 	name    string
 	runID   int64
 }
 
-// observation is one answer to a status poll.
-type observation struct {
-	at   time.Duration
-	step scenarios.Step
-	key  string // equal keys are the same answer
+// stepRun is a run of equal answers to a task's status polls.
+type stepRun struct {
+	first, last time.Duration // when the first and last of them came
+	step        scenarios.Step
+	key         string // equal keys are the same answer
+	polls       int
 }
+
+// The bounds on what a Recorder holds.
+const (
+	// DefaultMaxTasks is how many tasks a [Recorder] holds when
+	// RecorderConfig.MaxTasks is zero.
+	DefaultMaxTasks = 10_000
+	// DefaultMaxSteps is how many distinct steps a [Recorder] keeps of
+	// one task when RecorderConfig.MaxSteps is zero.
+	DefaultMaxSteps = 1000
+)
 
 // DefaultMaxAudioBytes is the size of the largest audio a [Recorder]
 // keeps when RecorderConfig.MaxAudioBytes is zero.
@@ -90,7 +142,18 @@ type RecorderConfig struct {
 	// (the client still gets all of it) and the recorder logs so. Zero
 	// means DefaultMaxAudioBytes.
 	MaxAudioBytes int64
-	Logger        *slog.Logger // nil discards
+	// MaxTasks bounds the tasks (and the run ids) the recorder holds at
+	// once; past it the oldest task is written as it stands and
+	// forgotten. Zero means DefaultMaxTasks.
+	MaxTasks int
+	// MaxSteps bounds the distinct steps (runs of equal answers) kept of
+	// one task; the answers past it are counted, not recorded. Zero means
+	// DefaultMaxSteps.
+	MaxSteps int
+	// Spec is the document whose operations the recorder knows; nil means
+	// the embedded openapi.yaml. Give the proxy's ([WithSpec]).
+	Spec   *cambmock.Spec
+	Logger *slog.Logger // nil discards
 	// Now tells the time the recorder measures steps by; nil means
 	// time.Now. Tests of an upstream on a manual clock pass its Now.
 	Now func() time.Time
@@ -109,6 +172,20 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	case maxAudio == 0:
 		maxAudio = DefaultMaxAudioBytes
 	}
+	maxTasks := cfg.MaxTasks
+	switch {
+	case maxTasks < 0:
+		return nil, fmt.Errorf("record: MaxTasks %d is below zero; give the most tasks to hold at once, or 0 for %d", maxTasks, DefaultMaxTasks)
+	case maxTasks == 0:
+		maxTasks = DefaultMaxTasks
+	}
+	maxSteps := cfg.MaxSteps
+	switch {
+	case maxSteps < 0:
+		return nil, fmt.Errorf("record: MaxSteps %d is below zero; give the most distinct steps to keep of a task, or 0 for %d", maxSteps, DefaultMaxSteps)
+	case maxSteps == 0:
+		maxSteps = DefaultMaxSteps
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
@@ -118,9 +195,11 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	spec, err := cambmock.LoadSpec()
-	if err != nil {
-		return nil, err
+	spec := cfg.Spec
+	if spec == nil {
+		if spec, err = cambmock.LoadSpec(); err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -130,7 +209,7 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 		now = time.Now
 	}
 	sweep(dir, logger)
-	return &Recorder{dir: dir, keepAudio: keepAudio, maxAudio: maxAudio, spec: spec, keyHeader: spec.APIKeyHeader(),
+	return &Recorder{dir: dir, keepAudio: keepAudio, maxAudio: maxAudio, maxTasks: maxTasks, maxSteps: maxSteps, spec: spec, keyHeader: spec.APIKeyHeader(),
 		source: source, log: logger, now: now, tasks: map[string]*recording{}, runs: map[int64]*recording{}}, nil
 }
 
@@ -156,31 +235,69 @@ func sweep(dir string, logger *slog.Logger) {
 	}
 }
 
+// Stats returns what the recorder holds, wrote and dropped so far.
+func (rc *Recorder) Stats() RecorderStats {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	st := rc.stats
+	st.Tasks = len(rc.tasks)
+	return st
+}
+
+// operation finds the operation of the family a request (its URL path
+// relative to the base URL) calls, and its path parameter.
+func (rc *Recorder) operation(req *http.Request, rel string) (*cambmock.Operation, string) {
+	r := req.Clone(context.Background())
+	r.URL.Path = rel
+	r.URL.RawPath = ""
+	route, params, err := rc.spec.Router.FindRoute(r)
+	if err != nil || route.Operation == nil {
+		return nil, ""
+	}
+	op := rc.spec.OperationByID(route.Operation.OperationID)
+	if op == nil {
+		return nil, ""
+	}
+	// The router matches the escaped path: its parameters are escaped.
+	param, err := url.PathUnescape(params[op.Param])
+	if err != nil {
+		return nil, ""
+	}
+	return op, param
+}
+
 // observe takes one answer the proxy forwarded. The answer is scrubbed of
 // the request's API key before anything of it is kept.
 func (rc *Recorder) observe(req *http.Request, rel string, code int, header http.Header, body []byte) {
 	now := rc.now()
+	op, param := rc.operation(req, rel)
+	if op == nil {
+		return
+	}
 	sc := newScrubber(req.Header.Get(rc.keyHeader))
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	switch {
-	case req.Method == http.MethodPost && rel == "/text-to-sound" && code == http.StatusOK:
-		var b struct {
-			TaskID string `json:"task_id"`
+	switch op.Role {
+	case cambmock.RoleCreate:
+		if code != http.StatusOK {
+			return
 		}
-		if json.Unmarshal(body, &b) == nil && b.TaskID != "" {
-			rc.tasks[b.TaskID] = newRecording(b.TaskID, sc, now)
+		var b map[string]any
+		if json.Unmarshal(body, &b) == nil {
+			if id, _ := b["task_id"].(string); id != "" {
+				rc.add(rc.newRecording(op.Kind, id, sc, now))
+			}
 		}
-	case req.Method == http.MethodGet && strings.HasPrefix(rel, "/text-to-sound/"):
-		id := strings.TrimPrefix(rel, "/text-to-sound/")
-		rec := rc.tasks[id]
+	case cambmock.RoleStatus:
+		id := param
+		rec := rc.tasks[taskKey(op.Kind, id)]
 		if rec == nil {
 			if code == http.StatusNotFound || code == http.StatusUnauthorized || code == http.StatusForbidden {
 				return // not a task of the key's, or not one at all
 			}
 			// A task created before recording began: its time starts now.
-			rec = newRecording(id, sc, now)
-			rc.tasks[id] = rec
+			rec = rc.newRecording(op.Kind, id, sc, now)
+			rc.add(rec)
 		}
 		if rec.written {
 			return
@@ -196,24 +313,91 @@ func (rc *Recorder) observe(req *http.Request, rel string, code int, header http
 		if !ok {
 			return
 		}
-		rec.seen = append(rec.seen, observation{at: now.Sub(rec.created), step: st, key: key})
-		if st.Reply != nil && st.Reply.Status.Terminal() {
+		rc.see(rec, now.Sub(rec.created), st, key)
+		if st.Reply != nil && rc.spec.Terminal(st.Reply.Status) {
 			var b struct {
 				RunID int64 `json:"run_id"`
 			}
 			if json.Unmarshal(body, &b) == nil && b.RunID != 0 {
 				rec.runID = b.RunID
-				rc.runs[b.RunID] = rec
+				rc.addRun(b.RunID, rec)
 			}
 			rc.write(rec, sc)
 		}
 	}
 }
 
-// newRecording starts the recording of task id, as sc shows it.
-func newRecording(id string, sc scrubber, now time.Time) *recording {
+// see adds an answer to a recording: to the run of equal answers it
+// ends, or as a new step while the recording has room. rc.mu is held.
+func (rc *Recorder) see(rec *recording, at time.Duration, st scenarios.Step, key string) {
+	if n := len(rec.seen); n > 0 && rec.seen[n-1].key == key {
+		rec.seen[n-1].last = at
+		rec.seen[n-1].polls++
+		return
+	}
+	if len(rec.seen) >= rc.maxSteps {
+		if !rec.full {
+			rc.log.Warn("record: a task's answers changed more than the recorder keeps; the rest are not recorded", "task", rec.id, "steps", rc.maxSteps)
+		}
+		rec.full = true
+		rc.stats.DroppedSteps++
+		return
+	}
+	rec.seen = append(rec.seen, stepRun{first: at, last: at, step: st, key: key, polls: 1})
+}
+
+func taskKey(kind, id string) string { return kind + "\x00" + id }
+
+// add holds a new recording, forgetting the oldest when the recorder
+// holds MaxTasks: written first as it stands, if it had not been. rc.mu
+// is held.
+func (rc *Recorder) add(rec *recording) {
+	key := taskKey(rec.kind, rec.rawID)
+	if _, ok := rc.tasks[key]; ok {
+		rc.tasks[key] = rec
+		return
+	}
+	for len(rc.order) >= rc.maxTasks {
+		old := rc.tasks[rc.order[0]]
+		rc.order = rc.order[1:]
+		if old == nil {
+			continue
+		}
+		delete(rc.tasks, taskKey(old.kind, old.rawID))
+		if !old.written {
+			rc.write(old, scrubber{})
+		}
+		if rc.stats.Evicted == 0 {
+			rc.log.Warn("record: more tasks at once than the recorder holds (RecorderConfig.MaxTasks); the oldest are written as they stand and forgotten", "max", rc.maxTasks)
+		}
+		rc.stats.Evicted++
+	}
+	rc.tasks[key] = rec
+	rc.order = append(rc.order, key)
+}
+
+// addRun remembers the recording of a run, forgetting the oldest run when
+// the recorder holds MaxTasks of them. rc.mu is held.
+func (rc *Recorder) addRun(run int64, rec *recording) {
+	if _, ok := rc.runs[run]; !ok {
+		for len(rc.runOrder) >= rc.maxTasks {
+			delete(rc.runs, rc.runOrder[0])
+			rc.runOrder = rc.runOrder[1:]
+			rc.stats.DroppedRuns++
+		}
+		rc.runOrder = append(rc.runOrder, run)
+	}
+	rc.runs[run] = rec
+}
+
+// newRecording starts the recording of task id of kind, as sc shows it.
+func (rc *Recorder) newRecording(kind, id string, sc scrubber, now time.Time) *recording {
 	shown := sc.String(id)
-	return &recording{id: shown, name: scenarioName(id, shown), created: now}
+	name := scenarioName(id, shown)
+	if def := rc.spec.DefaultKind(); def == nil || kind != def.Name {
+		name = scenarioName(kind+"\x00"+id, kind+"-"+shown)
+	}
+	return &recording{kind: kind, id: shown, rawID: id, name: name, created: now}
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
@@ -301,8 +485,12 @@ func (rc *Recorder) write(rec *recording, sc scrubber) {
 	}
 	rec.written = true
 	scen := rc.scenario(rec)
-	comment := fmt.Sprintf("Recorded by cambmock record from %s on %s, task %s.\nEach step lasts as long as the upstream showed it (the boundary between two\nanswers is halfway between the polls that saw them).",
-		rc.source, rec.created.UTC().Format(time.RFC3339), rec.id)
+	task := "task " + rec.id
+	if def := rc.spec.DefaultKind(); def == nil || rec.kind != def.Name {
+		task = rec.kind + " task " + rec.id
+	}
+	comment := fmt.Sprintf("Recorded by cambmock record from %s on %s, %s.\nEach step lasts as long as the upstream showed it (the boundary between two\nanswers is halfway between the polls that saw them).",
+		rc.source, rec.created.UTC().Format(time.RFC3339), task)
 	data, err := scenarios.Format(scen, comment)
 	if err == nil {
 		// The answers were scrubbed as they came; this catches a key
@@ -320,27 +508,14 @@ func (rc *Recorder) write(rec *recording, sc scrubber) {
 		rc.log.Error("record: writing the scenario failed", "file", path, "err", err)
 		return
 	}
-	rc.log.Info("record: wrote a scenario", "file", path, "task", rec.id, "steps", len(scen.Poll), "off_spec", scen.OffSpec)
+	rc.stats.Written++
+	rc.log.Info("record: wrote a scenario", "file", path, "kind", rec.kind, "task", rec.id, "steps", len(scen.Poll), "off_spec", scen.OffSpec)
 }
 
 // scenario builds the scenario of a recording: runs of equal answers
 // become steps of time; the last lasts forever.
 func (rc *Recorder) scenario(rec *recording) *scenarios.Scenario {
-	type run struct {
-		first, last time.Duration
-		step        scenarios.Step
-		key         string
-		polls       int
-	}
-	var runs []run
-	for _, o := range rec.seen {
-		if n := len(runs); n > 0 && runs[n-1].key == o.key {
-			runs[n-1].last = o.at
-			runs[n-1].polls++
-			continue
-		}
-		runs = append(runs, run{first: o.at, last: o.at, step: o.step, key: o.key, polls: 1})
-	}
+	runs := rec.seen
 	sc := &scenarios.Scenario{Name: rec.name}
 	var parts []string
 	begin := time.Duration(0)
@@ -354,7 +529,11 @@ func (rc *Recorder) scenario(rec *recording) *scenarios.Scenario {
 		sc.Poll = append(sc.Poll, st)
 		parts = append(parts, describe(st, r.polls))
 	}
-	sc.Description = "recorded from " + rc.source + ": " + strings.Join(parts, ", then ")
+	from := "recorded from " + rc.source
+	if def := rc.spec.DefaultKind(); def == nil || rec.kind != def.Name {
+		from += " (a " + rec.kind + " task)"
+	}
+	sc.Description = from + ": " + strings.Join(parts, ", then ")
 	if len(sc.Description) > 200 {
 		sc.Description = sc.Description[:197] + "..."
 	}
@@ -382,13 +561,18 @@ func describe(st scenarios.Step, polls int) string {
 	return what
 }
 
-// audio returns where to save a run's audio, or nil. size is the audio's
-// Content-Length, or -1.
-func (rc *Recorder) audio(rel string, size int64) *audioFile {
-	if !rc.keepAudio || !strings.HasPrefix(rel, "/text-to-sound-result/") {
+// audio returns where to save a run's audio, or nil: for a result
+// operation of the family, of a run the recorder saw end. contentType
+// gives the file's extension; size is the audio's Content-Length, or -1.
+func (rc *Recorder) audio(req *http.Request, rel, contentType string, size int64) *audioFile {
+	if !rc.keepAudio {
 		return nil
 	}
-	id, err := strconv.ParseInt(strings.TrimPrefix(rel, "/text-to-sound-result/"), 10, 64)
+	op, param := rc.operation(req, rel)
+	if op == nil || op.Role != cambmock.RoleResult {
+		return nil
+	}
+	id, err := strconv.ParseInt(param, 10, 64)
 	if err != nil {
 		return nil
 	}
@@ -398,7 +582,7 @@ func (rc *Recorder) audio(rel string, size int64) *audioFile {
 	if rec == nil {
 		return nil
 	}
-	path := filepath.Join(rc.dir, rec.name+".wav")
+	path := filepath.Join(rc.dir, rec.name+audioExtension(contentType))
 	if size > rc.maxAudio {
 		rc.log.Warn("record: the audio is over the cap on kept audio (--max-audio-bytes); not kept", "file", path, "task", rec.id, "bytes", size, "max", rc.maxAudio)
 		return nil
@@ -409,6 +593,27 @@ func (rc *Recorder) audio(rel string, size int64) *audioFile {
 		return nil
 	}
 	return &audioFile{f: f, path: path, task: rec.id, max: rc.maxAudio, log: rc.log}
+}
+
+// audioExtension is the file extension of audio of a Content-Type:
+// ".wav" unless the type says another.
+func audioExtension(contentType string) string {
+	t, _, _ := mime.ParseMediaType(contentType)
+	switch t {
+	case "audio/flac", "audio/x-flac":
+		return ".flac"
+	case "audio/mpeg", "audio/mp3":
+		return ".mp3"
+	case "audio/ogg", "audio/opus":
+		return ".ogg"
+	case "audio/mp4", "audio/x-m4a", "audio/m4a":
+		return ".m4a"
+	case "audio/aac", "audio/x-aac":
+		return ".aac"
+	case "audio/webm":
+		return ".webm"
+	}
+	return ".wav"
 }
 
 // audioFile saves a streamed audio body, then renames it into place. Past

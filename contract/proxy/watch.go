@@ -211,8 +211,11 @@ func (p *Proxy) watchForward(w http.ResponseWriter, r *http.Request) {
 // watchRoute finds the operation of an API request and its path
 // parameter, or nil.
 func (p *Proxy) watchRoute(r *http.Request) (*cambmock.Operation, string) {
-	rel, ok := strings.CutPrefix(r.URL.Path, "/apis")
-	if !ok || p.spec.Router == nil {
+	if !p.isAPI(r.URL.Path) || p.spec.Router == nil {
+		return nil, ""
+	}
+	rel := strings.TrimPrefix(r.URL.Path, p.base)
+	if rel == "" {
 		return nil, ""
 	}
 	req := &http.Request{Method: r.Method, URL: &url.URL{Path: rel}, Header: http.Header{}, Host: r.Host}

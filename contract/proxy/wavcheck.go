@@ -4,21 +4,23 @@ import (
 	"errors"
 	"io"
 
-	"github.com/cambmock/cambmock/contract/internal/wavinfo"
+	"github.com/cambmock/cambmock/contract/internal/media"
 )
 
-// wavCheck reads a WAV's structure from the bytes written to it, in a
-// goroutine of its own, as the proxy streams the audio past.
-type wavCheck struct {
+// mediaCheck reads a file's structure from the bytes written to it, in a
+// goroutine of its own, as the proxy streams the audio past: a WAV's
+// chunks, another audio type's first bytes (see package media).
+type mediaCheck struct {
 	pw   *io.PipeWriter
 	done chan error
 }
 
-func newWAVCheck() *wavCheck {
+// newMediaCheck checks a file of the Content-Type contentType.
+func newMediaCheck(contentType string) *mediaCheck {
 	pr, pw := io.Pipe()
-	c := &wavCheck{pw: pw, done: make(chan error, 1)}
+	c := &mediaCheck{pw: pw, done: make(chan error, 1)}
 	go func() {
-		_, err := wavinfo.Read(pr)
+		_, err := media.Check(contentType, pr)
 		io.Copy(io.Discard, pr)
 		c.done <- err
 	}()
@@ -26,13 +28,13 @@ func newWAVCheck() *wavCheck {
 }
 
 // Write never fails, so a broken check cannot break the stream.
-func (c *wavCheck) Write(p []byte) (int, error) {
+func (c *mediaCheck) Write(p []byte) (int, error) {
 	c.pw.Write(p)
 	return len(p), nil
 }
 
 // finish ends the check: streamErr is how the stream ended.
-func (c *wavCheck) finish(streamErr error) error {
+func (c *mediaCheck) finish(streamErr error) error {
 	if streamErr != nil {
 		c.pw.CloseWithError(streamErr)
 	} else {
