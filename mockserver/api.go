@@ -148,6 +148,7 @@ func validationProblems(err error) []problem {
 			multi  openapi3.MultiError
 			req    *openapi3filter.RequestError
 			schema *openapi3.SchemaError
+			parse  *openapi3filter.ParseError
 		)
 		switch {
 		case errors.As(err, &req) && req.Parameter != nil:
@@ -178,6 +179,10 @@ func validationProblems(err error) []problem {
 			}
 			msg, typ := pydantic(schema)
 			out = append(out, problem{Loc: loc, Msg: msg, Type: typ})
+		case errors.As(err, &parse) && len(parse.Path()) > 0:
+			// A form field that does not parse as its schema's type.
+			loc := append([]any{"body"}, parse.Path()...)
+			out = append(out, parseProblem(loc, parse))
 		default:
 			out = append(out, problem{Loc: []any{"body"}, Msg: cambmock.Problems(err)[0], Type: "value_error"})
 		}
@@ -187,6 +192,34 @@ func validationProblems(err error) []problem {
 		out = append(out, problem{Loc: []any{"body"}, Msg: "Invalid request", Type: "value_error"})
 	}
 	return out
+}
+
+// parseProblem words a form field that does not parse as FastAPI
+// (pydantic 2) would.
+func parseProblem(loc []any, e *openapi3filter.ParseError) problem {
+	for {
+		inner, ok := e.Cause.(*openapi3filter.ParseError)
+		if !ok {
+			break
+		}
+		e = inner
+	}
+	switch {
+	case strings.HasSuffix(e.Reason, "invalid integer"):
+		return problem{Loc: loc, Msg: "Input should be a valid integer, unable to parse string as an integer", Type: "int_parsing"}
+	case strings.HasSuffix(e.Reason, "invalid number"):
+		return problem{Loc: loc, Msg: "Input should be a valid number, unable to parse string as a number", Type: "float_parsing"}
+	case strings.HasSuffix(e.Reason, "invalid boolean"):
+		return problem{Loc: loc, Msg: "Input should be a valid boolean, unable to interpret input", Type: "bool_parsing"}
+	}
+	inner := e.Reason
+	if c := e.RootCause(); c != nil {
+		inner = strings.TrimPrefix(inner+": "+c.Error(), ": ")
+	}
+	if inner == "" {
+		inner = "Invalid value"
+	}
+	return problem{Loc: loc, Msg: inner, Type: "value_error"}
 }
 
 // pydantic words a schema error as FastAPI (pydantic 2) would.
@@ -593,6 +626,15 @@ func (s *Server) serveResult(ex *exchange, r *http.Request, rt *apiRoute, param 
 		s.writeError(ex, nil, http.StatusNotFound, fmt.Sprintf("Run not found: run %d has no result yet; its task has not reported SUCCESS", run))
 		return
 	}
+	k := rt.kind
+	// The result is JSON when the kind has no audio, or when the request
+	// asks for JSON as the operation's x-cambmock-json-when says.
+	asJSON := k.resultJSON != nil && (k.audioType == "" || matchesQuery(rt.op.JSONWhen, r))
+	resultJSON := func() []byte {
+		g := generator{s: s, task: tk.meta.id, run: run, base: requestBase(r), single: k.resultURLs == 1,
+			itemsField: k.itemsField, items: tk.meta.items}
+		return g.json(k.resultJSON)
+	}
 	if tk.index >= 0 {
 		st := sc.Result[tk.index]
 		ex.step, ex.fault = tk.index+1, st.Fault
@@ -600,20 +642,21 @@ func (s *Server) serveResult(ex *exchange, r *http.Request, rt *apiRoute, param 
 			return
 		}
 		if !st.Normal {
-			if st.Fault == scenarios.FaultTruncated && rt.kind.audioType != "" {
-				s.serveAudio(ex, r, rt.kind.audioType, tk.meta, "", true)
-				return
+			switch {
+			case st.Fault == scenarios.FaultTruncated && asJSON:
+				// Half of the JSON the result would have been.
+				s.play(ex, r, st, resultJSON())
+			case st.Fault == scenarios.FaultTruncated && k.audioType != "":
+				s.serveAudio(ex, r, k.audioType, tk.meta, "", true)
+			default:
+				s.play(ex, r, st, []byte(`{}`))
 			}
-			s.play(ex, r, st, []byte(`{}`))
 			return
 		}
 		ex.fault = ""
 	}
-	k := rt.kind
-	if k.resultJSON != nil && (k.audioType == "" || matchesQuery(rt.op.JSONWhen, r)) {
-		g := generator{s: s, task: tk.meta.id, run: run, base: requestBase(r), single: k.resultURLs == 1,
-			itemsField: k.itemsField, items: tk.meta.items}
-		s.answer(ex, http.StatusOK, ctJSON, g.json(k.resultJSON), "")
+	if asJSON {
+		s.answer(ex, http.StatusOK, ctJSON, resultJSON(), "")
 		return
 	}
 	s.serveAudio(ex, r, k.audioType, tk.meta, "", false)

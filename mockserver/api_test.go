@@ -1,6 +1,7 @@
 package mockserver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -348,6 +349,14 @@ func TestValidation(t *testing.T) {
 			want: wantAnswer{422, `{"detail":[{"loc":["query","run_id"],"msg":"Input should be a valid integer, unable to parse string as an integer","type":"int_parsing"}]}`},
 		},
 		{
+			name:   "form: a field that is not an integer",
+			reason: "the field is named, as FastAPI names it",
+			req: req{Method: "POST", Path: "/apis/transcribe",
+				Body:   "--b\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nabc\r\n--b\r\nContent-Disposition: form-data; name=\"media_url\"\r\n\r\nhttps://example.org/a.wav\r\n--b--\r\n",
+				Header: map[string][]string{"Content-Type": {"multipart/form-data; boundary=b"}}},
+			want: wantAnswer{422, `{"detail":[{"loc":["body","language"],"msg":"Input should be a valid integer, unable to parse string as an integer","type":"int_parsing"}]}`},
+		},
+		{
 			name:   "poll: an integer run_id query is fine",
 			reason: "the task is unknown, so the answer is its 404",
 			req:    req{Method: "GET", Path: "/apis/text-to-sound/some-task?run_id=12"},
@@ -571,5 +580,30 @@ func TestResultListFollowsRequest(t *testing.T) {
 	}
 	if err := json.Unmarshal(a.Body, &got); err != nil || a.Code != 200 || len(got.Texts) != 3 {
 		t.Errorf("translation result: %d %s; want 3 texts for the 3 sent", a.Code, a.Body)
+	}
+}
+
+// TestTruncatedJSONResult: a truncated result asked for as JSON
+// (output_type=FILE_URL) sends half of the JSON answer it would have
+// sent, as JSON, then drops the connection; asked for as audio, half of
+// the audio. The next request gets the whole JSON.
+func TestTruncatedJSONResult(t *testing.T) {
+	t.Parallel()
+	ts := mockservertest.NewTestServer(t)
+	c := noKeepAlive(t)
+	id := createTask(t, c, ts.URL, "result-truncated")
+	mustSend(t, c, ts.URL, req{Method: "GET", Path: "/apis/text-to-sound/" + id})
+	run := strconv.FormatInt(ts.Task(id).Info().RunID, 10)
+	a, err := send(t.Context(), c, ts.URL, req{Method: "GET", Path: "/apis/text-to-sound-result/" + run + "?output_type=FILE_URL"})
+	if err == nil {
+		t.Fatalf("truncated JSON result: read the whole answer %d %q; want the connection to drop partway", a.Code, a.Body)
+	}
+	if a.Code != 200 || a.Type() != jsonType || !bytes.HasPrefix(a.Body, []byte(`{"`)) || json.Valid(a.Body) {
+		t.Errorf("truncated JSON result: %d %q %q; want 200, %s and the first half of a JSON object", a.Code, a.Type(), a.Body, jsonType)
+	}
+	whole := mustSend(t, c, ts.URL, req{Method: "GET", Path: "/apis/text-to-sound-result/" + run + "?output_type=FILE_URL"})
+	checkJSON(t, "the result after the truncated one", whole)
+	if len(a.Body) == 0 || !bytes.HasPrefix(whole.Body, a.Body) {
+		t.Errorf("the truncated answer %.200q is not the start of the whole one %.200q", a.Body, whole.Body)
 	}
 }

@@ -52,8 +52,12 @@ type violation struct {
 	unknownStatus bool
 }
 
+// errNoSpec is what a nil spec is told.
+var errNoSpec = errors.New("no spec to check the scenario against (nil *cambmock.Spec); pass the one cambmock.LoadSpec or cambmock.ParseSpec returns")
+
 // Violations returns every way the scenario's steps depart from spec.
-// An on-spec scenario has none; an off-spec one has at least one.
+// An on-spec scenario has none; an off-spec one has at least one. A nil
+// spec is one violation that says a spec is needed.
 //
 // Any scenario plays on any kind of task, so each step is checked against
 // the operation its script answers for every kind the spec declares:
@@ -72,6 +76,9 @@ func (sc *Scenario) Violations(spec *cambmock.Spec) []Violation {
 }
 
 func (sc *Scenario) violations(spec *cambmock.Spec) []violation {
+	if spec == nil {
+		return []violation{{Violation: Violation{Script: "poll", Step: 1, Problem: errNoSpec.Error()}}}
+	}
 	var out []violation
 	for _, s := range []struct {
 		name   string
@@ -218,6 +225,9 @@ func stepProblems(spec *cambmock.Spec, targets []target, st Step) []problem {
 // stays served" is judged by the spec's x-in-progress-statuses: [Parse]
 // has no spec and takes any status.
 func (sc *Scenario) Check(spec *cambmock.Spec) error {
+	if spec == nil {
+		return &LoadError{File: sc.File, Err: errNoSpec}
+	}
 	vs := sc.violations(spec)
 	if sc.OffSpec {
 		if len(vs) == 0 {

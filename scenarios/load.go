@@ -45,6 +45,9 @@ func Load(fsys fs.FS, spec *cambmock.Spec) ([]*Scenario, error) {
 // (a named pipe, a device such as /dev/zero, or a link to one) is refused
 // at once, as are such files in the folder.
 func LoadPath(p string, spec *cambmock.Spec) ([]*Scenario, error) {
+	if spec == nil {
+		return nil, fmt.Errorf("scenarios: loading %s: %w", p, errNoSpec)
+	}
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("scenarios: %w", err)
@@ -80,6 +83,9 @@ func isScenarioFile(name string) bool {
 // load reads the scenario files of fsys. display names a file in
 // messages; open, when not nil, opens one in place of fsys.Open.
 func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string, open func(string) (fs.File, error)) ([]*Scenario, error) {
+	if spec == nil {
+		return nil, fmt.Errorf("scenarios: %w", errNoSpec)
+	}
 	var (
 		out  []*Scenario
 		errs []error

@@ -478,3 +478,33 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("the example in doc.go plays differently (-want +got):\n%s", diff)
 	}
 }
+
+// TestNilSpec: every entry point given a nil spec says a spec is needed,
+// rather than panicking or checking against nothing.
+func TestNilSpec(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("description: d\npoll:\n  - status: SUCCESS\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = "no spec to check the scenario against"
+	_, err := scenarios.LoadPath(dir, nil)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("LoadPath(dir, nil) = %v; want an error saying %q", err, want)
+	}
+	if _, err := scenarios.Builtins(nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Builtins(nil) = %v; want an error saying %q", err, want)
+	}
+	if _, err := scenarios.Load(os.DirFS(dir), nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Load(fsys, nil) = %v; want an error saying %q", err, want)
+	}
+	sc, err := scenarios.Parse("a.yaml", []byte("description: d\npoll:\n  - status: SUCCESS\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Check(nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Check(nil) = %v; want an error saying %q", err, want)
+	}
+	if vs := sc.Violations(nil); len(vs) != 1 || !strings.Contains(vs[0].Problem, want) {
+		t.Errorf("Violations(nil) = %v; want one saying %q", vs, want)
+	}
+}
