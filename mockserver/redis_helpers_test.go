@@ -102,16 +102,14 @@ func (r *testRedis) Kill() {
 	if r.cmd == nil || r.cmd.Process == nil {
 		return
 	}
-	r.cmd.Process.Signal(syscall.SIGCONT)
 	r.cmd.Process.Kill()
 	r.cmd.Wait()
 	r.cmd = nil
 }
 
 // Pause stops the server's process without closing its connections, as a
-// network that drops packets would; Resume goes on.
-func (r *testRedis) Pause()  { r.cmd.Process.Signal(syscall.SIGSTOP) }
-func (r *testRedis) Resume() { r.cmd.Process.Signal(syscall.SIGCONT) }
+// network that drops packets would.
+func (r *testRedis) Pause() { r.cmd.Process.Signal(syscall.SIGSTOP) }
 
 // fleet is replicas sharing one Redis, each a test server on its own port
 // with its own manual clock.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cambmock/cambmock/mockserver/judge"
@@ -46,6 +47,7 @@ type recorder struct {
 	progress chan struct{} // closed when done moves
 	dropped  int           // operations refused since the last warning
 	signal   chan struct{}
+	failing  atomic.Bool // the last write found Redis away
 }
 
 func newRecorder(r *redisStore) *recorder {
@@ -73,6 +75,9 @@ func (q *recorder) add(op recOp) {
 // ends, or a bound passes (Redis is away: the caller's own request will
 // say so).
 func (q *recorder) flush(ctx context.Context) error {
+	if q.failing.Load() {
+		return nil
+	}
 	bound := time.NewTimer(2 * redisIOTimeout)
 	defer bound.Stop()
 	q.mu.Lock()
@@ -146,6 +151,7 @@ func (q *recorder) write(ctx context.Context, batch []recOp) {
 		v, err := r.run(wctx, r.sc.record, args...)
 		cancel()
 		if err == nil {
+			q.failing.Store(false)
 			for _, key := range strs(v) {
 				gen, id, _ := strings.Cut(key, " ")
 				r.fold(ctx, gen, id)
@@ -164,6 +170,7 @@ func (q *recorder) write(ctx context.Context, batch []recOp) {
 			r.log.Warn("answers could not be recorded", "store", r.name, "operations", len(batch), "err", err)
 			return
 		}
+		q.failing.Store(true)
 		if attempt == 0 {
 			r.log.Warn("the task store is away; recording waits for it", "store", r.name, "err", err)
 		}

@@ -154,6 +154,7 @@ func openRedisStore(url string, cfg storeConfig, hooks redisHooks) (*redisStore,
 	// would advance the task twice.
 	opt.MaxRetries = -1
 	opt.DisableIdentity = true
+	opt.DialerRetries = 1 // one dial, bounded by its timeout
 	if hooks.log == nil {
 		hooks.log = slog.New(slog.DiscardHandler)
 	}
@@ -905,10 +906,10 @@ func (r *redisStore) close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		r.rec.close(ctx)
-		r.beat(ctx, "leave")
 		r.stop()
 		r.ps.Close() // ends the subscriber's read
 		r.wg.Wait()
+		r.beat(ctx, "leave")
 		r.rdb.Close()
 	})
 	return nil
