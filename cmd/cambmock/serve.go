@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type serveConfig struct {
 	maxTasks  int
 	hangLimit time.Duration
 	timeScale float64
+	taskTTL   time.Duration
+	token     string
+	store     string
 }
 
 func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*serveConfig, error) {
@@ -61,11 +65,15 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	maxTasks := fs.Int("max-tasks", "CAMBMOCK_MAX_TASKS", 1<<20, "the most tasks to hold; create requests beyond it get a 503 until a reset")
 	hang := fs.Duration("hang-limit", "CAMBMOCK_HANG_LIMIT", 2*time.Minute, "how long a hang fault holds a request at most")
 	scale := fs.Float64("time-scale", "CAMBMOCK_TIME_SCALE", 1, "play scenarios in `scale` times their written time: 0.01 is a hundred times faster, as for recorded ones")
+	ttl := fs.Duration("task-ttl", "CAMBMOCK_TASK_TTL", mockserver.DefaultTaskTTL, "forget a task this long after its last request, on the scenario clock; 0 keeps tasks until a reset")
+	token := fs.String("admin-token", "CAMBMOCK_ADMIN_TOKEN", "", "require this `token` (Authorization: Bearer TOKEN) on the admin API; without one it answers only loopback clients")
+	store := fs.String("store", "CAMBMOCK_STORE", "", "keep tasks in the Redis at `URL` (redis://[:PASSWORD@]HOST:PORT/DB, or rediss:// for TLS), shared by every replica given it, so that replicas behind a load balancer are one mock; default: in this process")
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	*c = serveConfig{addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
-		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale}
+		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale,
+		taskTTL: *ttl, token: *token, store: *store}
 	switch c.clock {
 	case "real", "manual":
 	default:
@@ -80,6 +88,15 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	}
 	if c.hangLimit <= 0 {
 		return nil, usageError("serve: --hang-limit %v is not above zero; give a duration such as 30s", c.hangLimit)
+	}
+	if c.taskTTL < 0 {
+		return nil, usageError("serve: --task-ttl %v is below zero; give 0 to keep tasks, or a duration such as 1h", c.taskTTL)
+	}
+	if c.token != "" && len(c.token) < 16 {
+		return nil, usageError("serve: --admin-token has %d characters; give at least 16, such as the output of openssl rand -hex 16", len(c.token))
+	}
+	if c.store != "" && !strings.HasPrefix(c.store, "redis://") && !strings.HasPrefix(c.store, "rediss://") {
+		return nil, usageError("serve: --store %q is not a redis:// or rediss:// URL, such as redis://127.0.0.1:6379/0", storeName(c.store))
 	}
 	return c, nil
 }
@@ -146,6 +163,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		mockserver.WithMaxTasks(c.maxTasks),
 		mockserver.WithHangLimit(c.hangLimit),
 		mockserver.WithTimeScale(c.timeScale),
+		mockserver.WithTaskTTL(c.taskTTL),
+	}
+	if c.token != "" {
+		opts = append(opts, mockserver.WithAdminToken(c.token))
+	}
+	if c.store != "" {
+		opts = append(opts, mockserver.WithStore(c.store))
 	}
 	if c.clock == "manual" {
 		opts = append(opts, mockserver.WithClock(scenarios.NewManualClock(time.Now().UTC().Truncate(time.Second))))
@@ -170,7 +194,7 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 		keys = fmt.Sprintf("%d key(s) given", len(c.keys))
 	}
 	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "scenarios", len(srv.Scenarios()),
-		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys)
+		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys, "store", storeName(c.store))
 	// Draining gives answers held by a step's latency a second to go out,
 	// then ends hang faults, which would hold the drain to its bound.
 	// (Server.Close ends latency waits too, and those requests get no answer.)
@@ -189,4 +213,17 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// storeName names the store for logs and messages: "memory", or the
+// store's URL with its password hidden.
+func storeName(store string) string {
+	if store == "" {
+		return "memory"
+	}
+	u, err := url.Parse(store)
+	if err != nil {
+		return "the --store URL (unparseable)"
+	}
+	return u.Redacted()
 }
