@@ -257,7 +257,7 @@ func TestRedisReplicaGone(t *testing.T) {
 // drops everything), the same within the timeouts. Started again on its
 // append-only file, the task goes on where it was.
 func TestRedisStoreAway(t *testing.T) {
-	r := startRedis(t, "")
+	r := startDurableRedis(t)
 	sc := mustParse(t, "five", `description: five PENDING, then SUCCESS
 poll:
   - status: PENDING

@@ -31,6 +31,7 @@ type testRedis struct {
 	dir      string
 	port     int
 	password string
+	fsync    string // appendfsync: everysec, or always
 	cmd      *exec.Cmd
 }
 
@@ -38,6 +39,20 @@ type testRedis struct {
 // is given, and stops it when the test ends. It skips the test when
 // redis-server is not installed.
 func startRedis(t testing.TB, password string) *testRedis {
+	t.Helper()
+	return startRedisFsync(t, password, "everysec")
+}
+
+// startDurableRedis starts a redis-server that syncs its append-only file
+// at every write, for the tests that kill it and expect nothing lost: with
+// everysec, a slow disk postpones the file's writes by up to two seconds,
+// and SIGKILL loses them.
+func startDurableRedis(t testing.TB) *testRedis {
+	t.Helper()
+	return startRedisFsync(t, "", "always")
+}
+
+func startRedisFsync(t testing.TB, password, fsync string) *testRedis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed, and the Redis store's tests run a real one: apt-get install redis-server (.ci/run does)")
@@ -48,7 +63,7 @@ func startRedis(t testing.TB, password string) *testRedis {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	r := &testRedis{t: t, dir: t.TempDir(), port: port, password: password}
+	r := &testRedis{t: t, dir: t.TempDir(), port: port, password: password, fsync: fsync}
 	r.Start()
 	t.Cleanup(func() { r.Kill() })
 	return r
@@ -67,7 +82,7 @@ func (r *testRedis) URL() string {
 func (r *testRedis) Start() {
 	r.t.Helper()
 	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir, "--appendonly", "yes",
-		"--appendfsync", "always", "--save", "", "--daemonize", "no", "--logfile", filepath.Join(r.dir, "redis.log")}
+		"--appendfsync", r.fsync, "--save", "", "--daemonize", "no", "--logfile", filepath.Join(r.dir, "redis.log")}
 	if r.password != "" {
 		args = append(args, "--requirepass", r.password)
 	}

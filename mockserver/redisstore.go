@@ -263,6 +263,12 @@ func (r *redisStore) join(ctx context.Context) error {
 	if err := r.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("WithStore(%s): %w: %v; start Redis there, or give the URL of one that runs", r.name, errStoreDown, r.scrub(err))
 	}
+	// Load the scripts of the requests, so that none pays EVALSHA's miss.
+	for _, s := range []*redis.Script{r.sc.poll, r.sc.create, r.sc.result, r.sc.createStep, r.sc.record, r.sc.snap, r.sc.list, r.sc.counts} {
+		if err := s.Load(ctx, r.rdb).Err(); err != nil {
+			return fmt.Errorf("WithStore(%s): %w", r.name, r.fail(err))
+		}
+	}
 	res, err := r.sc.init.Run(ctx, r.rdb, r.keys, args...).Slice()
 	if err != nil {
 		return fmt.Errorf("WithStore(%s): %w", r.name, r.fail(err))
