@@ -494,3 +494,51 @@ func TestRedisConfigMismatch(t *testing.T) {
 		t.Errorf("New with other scenarios than the fleet's: %v; want it refused", err)
 	}
 }
+
+// TestRedisTLS: a fleet reaches its store over TLS (rediss://), with a
+// password.
+func TestRedisTLS(t *testing.T) {
+	r := startTLSRedis(t, "tls-store-password")
+	f := newFleet(t, r, 2)
+	id := createTask(t, http.DefaultClient, f.root(0), "success")
+	var got []string
+	for i := range 3 {
+		_, status, err := pollOnce(t.Context(), f.root(i+1), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, status)
+	}
+	if diff := cmp.Diff([]string{"PENDING", "PENDING", "SUCCESS"}, got); diff != "" {
+		t.Errorf("polls over TLS mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestRedisLostState: a Redis that lost its data (restarted without
+// persistence, or flushed) is joined anew: its tasks are gone (404), and
+// the fleet serves new ones.
+func TestRedisLostState(t *testing.T) {
+	r := startRedis(t, "")
+	f := newFleet(t, r, 2)
+	id := createTask(t, http.DefaultClient, f.root(0), "success")
+	opt, _ := redis.ParseURL(r.URL())
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	if err := rdb.FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := pollOnce(t.Context(), f.root(1), id); code != 404 {
+		t.Errorf("a poll of a task Redis lost answered %d, want 404", code)
+	}
+	id = createTask(t, http.DefaultClient, f.root(1), "success")
+	if _, status, _ := pollOnce(t.Context(), f.root(0), id); status != "PENDING" {
+		t.Errorf("a new task's first poll served %q, want PENDING", status)
+	}
+	var list struct {
+		Total int `json:"total"`
+	}
+	getJSON(t, f.root(0), "/__admin/tasks?status=PENDING", &list)
+	if list.Total != 1 {
+		t.Errorf("the fleet lists %d PENDING tasks, want 1", list.Total)
+	}
+}

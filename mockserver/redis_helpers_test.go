@@ -3,8 +3,16 @@ package mockserver_test
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +40,7 @@ type testRedis struct {
 	port     int
 	password string
 	fsync    string // appendfsync: everysec, or always
+	tls      bool   // serve TLS only, with a self-signed certificate in dir
 	cmd      *exec.Cmd
 }
 
@@ -52,7 +61,19 @@ func startDurableRedis(t testing.TB) *testRedis {
 	return startRedisFsync(t, "", "always")
 }
 
+// startTLSRedis starts a redis-server that speaks only TLS, with a
+// self-signed certificate, and a password.
+func startTLSRedis(t testing.TB, password string) *testRedis {
+	t.Helper()
+	return startRedisWith(t, &testRedis{password: password, fsync: "everysec", tls: true})
+}
+
 func startRedisFsync(t testing.TB, password, fsync string) *testRedis {
+	t.Helper()
+	return startRedisWith(t, &testRedis{password: password, fsync: fsync})
+}
+
+func startRedisWith(t testing.TB, r *testRedis) *testRedis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed, and the Redis store's tests run a real one: apt-get install redis-server (.ci/run does)")
@@ -63,7 +84,10 @@ func startRedisFsync(t testing.TB, password, fsync string) *testRedis {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	r := &testRedis{t: t, dir: t.TempDir(), port: port, password: password, fsync: fsync}
+	r.t, r.dir, r.port = t, t.TempDir(), port
+	if r.tls {
+		writeCert(t, r.dir)
+	}
 	r.Start()
 	t.Cleanup(func() { r.Kill() })
 	return r
@@ -71,21 +95,55 @@ func startRedisFsync(t testing.TB, password, fsync string) *testRedis {
 
 // URL is the store URL of the server, with its password.
 func (r *testRedis) URL() string {
-	if r.password != "" {
-		return fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", r.password, r.port)
+	scheme, query := "redis", ""
+	if r.tls {
+		// The certificate is self-signed.
+		scheme, query = "rediss", "?skip_verify=true"
 	}
-	return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port)
+	if r.password != "" {
+		return fmt.Sprintf("%s://:%s@127.0.0.1:%d/0%s", scheme, r.password, r.port, query)
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d/0%s", scheme, r.port, query)
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key to
+// dir, as cert.pem and key.pem.
+func writeCert(t testing.TB, dir string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 }
 
 // Start starts the server (again), on its port and its append-only file,
 // and waits until it answers.
 func (r *testRedis) Start() {
 	r.t.Helper()
-	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir, "--appendonly", "yes",
+	port := []string{"--port", strconv.Itoa(r.port)}
+	if r.tls {
+		port = []string{"--port", "0", "--tls-port", strconv.Itoa(r.port), "--tls-cert-file", filepath.Join(r.dir, "cert.pem"),
+			"--tls-key-file", filepath.Join(r.dir, "key.pem"), "--tls-auth-clients", "no"}
+	}
+	args := []string{"--bind", "127.0.0.1", "--dir", r.dir, "--appendonly", "yes",
 		"--appendfsync", r.fsync, "--save", "", "--daemonize", "no", "--logfile", filepath.Join(r.dir, "redis.log")}
 	if r.password != "" {
 		args = append(args, "--requirepass", r.password)
 	}
+	args = append(args, port...)
 	r.cmd = exec.Command("redis-server", args...)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("starting redis-server: %v", err)
@@ -93,6 +151,9 @@ func (r *testRedis) Start() {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
+		if err == nil && r.tls {
+			conn = tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
+		}
 		if err == nil {
 			conn.SetDeadline(time.Now().Add(time.Second))
 			fmt.Fprintf(conn, "PING\r\n")
