@@ -128,6 +128,13 @@ poll:
 	if diff := cmp.Diff(want, count); diff != "" {
 		t.Errorf("answers of 100 concurrent polls over 3 replicas mismatch (-want +got):\n%s", diff)
 	}
+	// Asked at once, over HTTP, any replica already counts every answer
+	// its client holds.
+	var info mockserver.TaskInfo
+	getJSON(t, f.root(0), "/__admin/tasks/"+id, &info)
+	if info.Polls != polls {
+		t.Errorf("right after the polls, replica 0 counts %d, want %d", info.Polls, polls)
+	}
 	task := f.replicas[2].Task(id)
 	if err := task.WaitForPolls(t.Context(), polls); err != nil {
 		t.Fatal(err)

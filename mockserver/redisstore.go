@@ -730,18 +730,42 @@ func (r *redisStore) snapshotOf(id string, f map[string]string, events []any, no
 	return sn
 }
 
+// settle bounds how long a read of a task waits for requests in flight to
+// be recorded: an answer another replica has sent is in Redis a batch
+// later, and a client that holds it and asks at once should find it.
+const settle = 50 * time.Millisecond
+
 func (r *redisStore) task(ctx context.Context, id string) (snapshot, error) {
 	if err := r.rec.flush(ctx); err != nil {
 		return snapshot{}, err
 	}
-	out, err := r.snapshots(ctx, []string{id}, true)
-	if err != nil {
-		return snapshot{}, err
+	var until time.Time
+	for {
+		out, err := r.snapshots(ctx, []string{id}, true)
+		if err != nil {
+			return snapshot{}, err
+		}
+		if len(out) == 0 {
+			return snapshot{}, fmt.Errorf("task %q: %w", id, ErrNoTask)
+		}
+		// A request in flight is one whose answer is on its way (or
+		// recorded by another replica's next batch), or one a latency or
+		// a hang holds: wait a little, for the first.
+		if out[0].inFlight == 0 {
+			return out[0], nil
+		}
+		if until.IsZero() {
+			until = time.Now().Add(settle)
+		}
+		if time.Now().After(until) {
+			return out[0], nil
+		}
+		select {
+		case <-ctx.Done():
+			return out[0], nil
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
-	if len(out) == 0 {
-		return snapshot{}, fmt.Errorf("task %q: %w", id, ErrNoTask)
-	}
-	return out[0], nil
 }
 
 // listPage is how many tasks tasks reads at a time when it filters them.
