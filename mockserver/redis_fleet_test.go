@@ -442,6 +442,18 @@ func TestRedisTaskExpiry(t *testing.T) {
 	r := startRedis(t, "")
 	t.Run("manual", func(t *testing.T) {
 		f := newFleet(t, r, 2, mockserver.WithTaskTTL(time.Minute))
+		// The index of expiry is written a sixteenth of the TTL apart: a
+		// task it holds as older than it is outlives a sweep.
+		early := f.replicas[0].CreateTask(mockserver.NewTask{})
+		f.replicas[0].Advance(time.Minute / 32)
+		pollOnce(t.Context(), f.root(1), early.ID())
+		f.replicas[0].Advance(time.Minute - time.Minute/64)
+		if n := len(f.replicas[1].Server().Tasks()); n != 1 {
+			t.Fatalf("a minute and a 64th after its creation, a task last polled a 32nd of a minute later: %d tasks listed, want 1", n)
+		}
+		if code, _, _ := pollOnce(t.Context(), f.root(1), early.ID()); code != 200 {
+			t.Fatalf("and its poll answered %d, want 200", code)
+		}
 		task := f.replicas[0].CreateTask(mockserver.NewTask{})
 		f.replicas[1].Advance(time.Minute)
 		if code, _, _ := pollOnce(t.Context(), f.root(1), task.ID()); code != 200 {
@@ -452,7 +464,7 @@ func TestRedisTaskExpiry(t *testing.T) {
 			t.Errorf("a poll a minute and a nanosecond after the last answered %d, want 404", code)
 		}
 		if n := len(f.replicas[1].Server().Tasks()); n != 0 {
-			t.Errorf("replica 1 lists %d tasks, want none", n)
+			t.Errorf("replica 1 lists %d tasks, want none (the sweep forgets the first)", n)
 		}
 	})
 	t.Run("real", func(t *testing.T) {
@@ -467,8 +479,8 @@ func TestRedisTaskExpiry(t *testing.T) {
 		if err != nil || len(keys) != 1 {
 			t.Fatalf("the task's key: %v %v", keys, err)
 		}
-		if ttl := rdb.PTTL(t.Context(), keys[0]).Val(); ttl <= 0 || ttl > time.Second {
-			t.Errorf("the task's key has a TTL of %v, want up to 1s", ttl)
+		if ttl := rdb.PTTL(t.Context(), keys[0]).Val(); ttl <= 0 || ttl > time.Second+time.Second/16+time.Millisecond {
+			t.Errorf("the task's key has a TTL of %v, want up to 1s and a sixteenth", ttl)
 		}
 		deadline := time.Now().Add(5 * time.Second)
 		for rdb.Exists(t.Context(), keys[0]).Val() == 1 {

@@ -29,6 +29,10 @@ redis.call('HSET', tk, 'sc', ARGV[2], 'kind', ARGV[3], 'audio', ARGV[4], 'seed',
   'succ', '0', 'tv', '0')
 redis.call('ZADD', m.G .. 'idx', run, id)
 redis.call('SET', m.G .. 'r:' .. run, id)
-touch(m, id, run, t)
+local set = {}
+touch(m, id, run, t, nil, set)
+if #set > 0 then
+  redis.call('HSET', tk, unpack(set))
+end
 wake(m.gen, '')
 return {2, run, int(t), m.gen}

@@ -103,29 +103,43 @@ local function forget(m, id)
 end
 
 -- sweep forgets up to limit tasks whose last request is more than the TTL
--- ago, and returns how many.
+-- ago, and returns how many. The index of expiry is written only now and
+-- then (see touch): a task it holds too early is put back in its place.
 local function sweep(m, t, limit)
   if m.ttl <= 0 then
     return 0
   end
   local ids = redis.call('ZRANGEBYSCORE', m.G .. 'exp', '-inf', '(' .. string.format('%.17g', t - m.ttl), 'LIMIT', 0, limit)
+  local n = 0
   for _, id in ipairs(ids) do
-    forget(m, id)
+    local last = redis.call('HGET', m.G .. 't:' .. id, 'last')
+    if last and not expired(m, tonumber(last), t) then
+      redis.call('ZADD', m.G .. 'exp', last, id)
+    else
+      forget(m, id)
+      n = n + 1
+    end
   end
-  return #ids
+  return n
 end
 
--- touch notes a request of task id at t, for its expiry: in the index of
--- expiry, and as Redis TTLs of its keys on the real clock.
-local function touch(m, id, run, t)
-  if m.ttl <= 0 then
+-- touch notes a request of task id at t, for its expiry, when the last
+-- note is a sixteenth of the TTL old: in the index of expiry, and on the
+-- real clock as Redis TTLs of its keys, a sixteenth longer than the TTL so
+-- that Redis never forgets a task before the scripts do (they compare the
+-- task's last request itself). It adds the field it notes to set.
+local function touch(m, id, run, t, touched, set)
+  if m.ttl <= 0 or (touched and t - tonumber(touched) < m.ttl / 16) then
     return
   end
+  set[#set + 1] = 'touched'
+  set[#set + 1] = int(t)
   redis.call('ZADD', m.G .. 'exp', int(t), id)
   if m.rttl > 0 then
-    redis.call('PEXPIRE', m.G .. 't:' .. id, m.rttl)
-    redis.call('PEXPIRE', m.G .. 'h:' .. id, m.rttl)
-    redis.call('PEXPIRE', m.G .. 'r:' .. run, m.rttl)
+    local ttl = m.rttl + math.ceil(m.rttl / 16)
+    redis.call('PEXPIRE', m.G .. 't:' .. id, ttl)
+    redis.call('PEXPIRE', m.G .. 'h:' .. id, ttl)
+    redis.call('PEXPIRE', m.G .. 'r:' .. run, ttl)
   end
 end
 

@@ -8,7 +8,7 @@ local m = needmeta(meta())
 local id, kind = ARGV[1], ARGV[2]
 local tk = m.G .. 't:' .. id
 local f = redis.call('HMGET', tk, 'sc', 'kind', 'run', 'created', 'rcreated', 'last', 'ps', 'pn', 'pt', 'arr', 'seq',
-  'seed', 'len', 'audio')
+  'seed', 'len', 'audio', 'touched')
 if not f[1] then
   if redis.call('ZSCORE', m.G .. 'idx', id) then
     forget(m, id)
@@ -45,6 +45,6 @@ if s and s[3] ~= '' then
     set[#set + 1] = run
   end
 end
+touch(m, id, run, t, f[15], set)
 redis.call('HSET', tk, unpack(set))
-touch(m, id, run, t)
 return {2, i, arrived, elapsed, real - tonumber(f[5]), seq, run, f[1], f[2], f[12], f[13], f[14], f[4], m.gen}

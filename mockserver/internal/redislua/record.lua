@@ -42,7 +42,9 @@ while i <= #ARGV do
       end
       local kept = redis.call('HINCRBY', G .. 'kept', id, 1)
       local total = redis.call('HINCRBY', G .. 'n', 'kept', 1)
-      if m.rttl > 0 then
+      if m.rttl > 0 and kept == 1 then
+        -- A new history: it expires with its task (whose polls then
+        -- keep both alive).
         local ttl = redis.call('PTTL', tk)
         if ttl > 0 then
           redis.call('PEXPIRE', hk, ttl)

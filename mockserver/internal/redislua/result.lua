@@ -18,7 +18,7 @@ if not id then
 end
 local tk = m.G .. 't:' .. id
 local f = redis.call('HMGET', tk, 'sc', 'kind', 'run', 'created', 'rcreated', 'last', 'rs', 'rn', 'rt', 'rarr', 'seq',
-  'seed', 'len', 'audio', 'succ')
+  'seed', 'len', 'audio', 'succ', 'touched')
 if not f[1] then
   return unknown()
 end
@@ -52,6 +52,6 @@ if not file then
     end
   end
 end
+touch(m, id, run, t, f[16], set)
 redis.call('HSET', tk, unpack(set))
-touch(m, id, run, t)
 return {2, index, n, elapsed, real - tonumber(f[5]), seq, run, f[1], f[2], f[12], f[13], f[14], f[4], m.gen, id, f[15]}
