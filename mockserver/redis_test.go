@@ -232,3 +232,30 @@ func TestRedisSharedClock(t *testing.T) {
 		t.Errorf("replica 2 says the task is %v old, want 15s", info.Elapsed)
 	}
 }
+
+// TestRedisTimeScale: on the real clock scaled, every replica plays the
+// same scaled time, from the fleet's epoch: a task PENDING for 10s of
+// scenario time succeeds after about 100ms at a scale of 0.01, whichever
+// replica polls it.
+func TestRedisTimeScale(t *testing.T) {
+	f := newFleet(t, startRedis(t, ""), 2, mockserver.WithClock(scenarios.SystemClock()), mockserver.WithTimeScale(0.01))
+	id := createTask(t, http.DefaultClient, f.root(0), "slow-success")
+	if _, status, _ := pollOnce(t.Context(), f.root(1), id); status != "PENDING" {
+		t.Fatalf("the first poll served %q, want PENDING", status)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; ; i++ {
+		_, status, _ := pollOnce(t.Context(), f.root(i), id)
+		if status == "SUCCESS" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("10s of scenario time at a scale of 0.01 took over 5s of real time")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	info := f.replicas[1].Task(id).Info()
+	if info.Elapsed < mockserver.Duration(10*time.Second) || info.Elapsed > mockserver.Duration(10*time.Minute) {
+		t.Errorf("replica 1 says the task is %v old on the scenario clock; want 10s or more, and not the real clock's", info.Elapsed)
+	}
+}
