@@ -255,7 +255,7 @@ func (r *redisStore) join(ctx context.Context) error {
 	rand.Read(secret)
 	args := []any{r.fingerprint(encs), clockSec, clockNS, manual, strconv.FormatFloat(factor, 'g', 17, 64),
 		strconv.FormatInt(int64(r.cfg.ttl), 10), strconv.FormatInt(rttl, 10), r.cfg.historyLimit, r.cfg.eventBudget,
-		r.cfg.maxTasks, r.cfg.journalSize, hex.EncodeToString(secret)}
+		r.cfg.maxTasks, r.cfg.journalSize, hex.EncodeToString(secret), r.replica}
 	for _, e := range encs {
 		args = append(args, e[0], e[1])
 	}

@@ -2,7 +2,9 @@
 -- replica's fingerprint (of its spec, scenarios and settings), its
 -- clock's whole seconds ("" for Redis's own) and nanoseconds (for a manual
 -- clock), then manual, factor, ttl, rttl, hlimit, budget, max, jsize, a
--- random secret, and the scripts as name, encoding pairs.
+-- random secret, the replica's id, and the scripts as name, encoding
+-- pairs. The replica counts as live from here on, so that another one
+-- configured otherwise, starting at the same moment, does not take over.
 -- Returns {state, epoch, clock, secret, gen}: state is "new", "joined",
 -- "takeover" (the fleet was configured otherwise and no replica of it is
 -- alive) or "busy" (then the second value is how many live replicas run
@@ -39,7 +41,7 @@ end
 if state ~= 'joined' then
   redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'manual', ARGV[4], 'factor', ARGV[5], 'ttl', ARGV[6], 'rttl', ARGV[7],
     'hlimit', ARGV[8], 'budget', ARGV[9], 'max', ARGV[10], 'jsize', ARGV[11])
-  for i = 13, #ARGV, 2 do
+  for i = 14, #ARGV, 2 do
     redis.call('HSET', P .. 'scripts', ARGV[i], ARGV[i + 1])
   end
 end
@@ -56,6 +58,7 @@ end
 if state ~= 'joined' then
   redis.call('HSET', KEYS[1], 'started', int(now(m)))
 end
+redis.call('HSET', P .. 'replicas', ARGV[13], int(ms + 15000) .. ' 0')
 redis.call('SET', P .. 'run', '100000', 'NX')
 redis.call('HSETNX', KEYS[1], 'secret', ARGV[12])
 local f = redis.call('HMGET', KEYS[1], 'epoch', 'clock', 'secret', 'gen')
