@@ -22,6 +22,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/nu
 trap cleanup EXIT
 (cd "$proj" && timeout 300 go build -o "$work/cambmock" ./cmd/cambmock) || { echo "build of cambmock failed"; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+tick=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user+system, in clock ticks
 wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; return 1; }
 for n in $REPLICAS; do
   rport=$(free_port)
@@ -30,12 +32,13 @@ for n in $REPLICAS; do
     --appendfsync everysec --save "" --logfile "$work/redis-$n/log" &
   pids+=($!)
   for _ in $(seq 1 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  ports=()
+  redis_pid=$!
+  ports=() mock_pids=()
   for i in $(seq 1 "$n"); do
     p=$(free_port)
     taskset -c "$CPU_MOCK" "$work/cambmock" serve --addr "127.0.0.1:$p" --scenario "$SCENARIO" \
       --store "redis://127.0.0.1:$rport/0" $EXTRA_FLAGS >"$work/mock-$n-$i.log" 2>&1 &
-    pids+=($!)
+    pids+=($!) mock_pids+=($!)
     wait_up "$p" || { echo "replica $i did not start: $(tail -3 "$work/mock-$n-$i.log")"; exit 1; }
     ports+=("$p")
   done
@@ -48,6 +51,8 @@ for n in $REPLICAS; do
   done
   wait $(jobs -p | tail -n "$n") 2>/dev/null
   redis-cli -p "$rport" config resetstat >/dev/null
+  mock_cpu0=0; for p in "${mock_pids[@]}"; do mock_cpu0=$((mock_cpu0 + $(cpu "$p"))); done
+  redis_cpu0=$(cpu "$redis_pid")
   wrks=()
   for i in "${!ports[@]}"; do
     taskset -c "$CPU_REST" wrk -t1 -c"$conns" -d"${DURATION_S}s" -H 'x-api-key: k' \
@@ -55,6 +60,8 @@ for n in $REPLICAS; do
     wrks+=($!)
   done
   wait "${wrks[@]}"
+  mock_cpu1=0; for p in "${mock_pids[@]}"; do mock_cpu1=$((mock_cpu1 + $(cpu "$p"))); done
+  redis_cpu1=$(cpu "$redis_pid")
   stats=$(redis-cli -p "$rport" info commandstats | tr -d '\r')
   evalsha_usec=$(echo "$stats" | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),usec=\([0-9]*\),.*/\2/p')
   per=() sum=0 non2xx=0
@@ -64,7 +71,9 @@ for n in $REPLICAS; do
     per+=("$r"); sum=$(awk -v a="$sum" -v b="$r" 'BEGIN{printf "%.0f", a+b}'); non2xx=$((non2xx + ${e:-0}))
   done
   polls=$(awk -v s="$sum" -v d="$DURATION_S" 'BEGIN{printf "%.0f", s*d}')
-  redis_us=$(awk -v u="${evalsha_usec:-0}" -v p="$polls" 'BEGIN{ if (p>0) printf "%.1f", u/p; else print "?" }')
-  echo "replicas $n: ${per[*]} req/s (sum ${sum}, non-2xx ${non2xx}); Redis scripts ${redis_us} us of CPU per poll"
+  us() { awk -v t="$1" -v k="$tick" -v p="$polls" 'BEGIN{ if (p>0) printf "%.1f", t/k*1e6/p; else print "?" }'; }
+  script_us=$(awk -v u="${evalsha_usec:-0}" -v p="$polls" 'BEGIN{ if (p>0) printf "%.1f", u/p; else print "?" }')
+  echo "replicas $n: ${per[*]} req/s (sum ${sum}, non-2xx ${non2xx}); CPU per poll: replicas $(us $((mock_cpu1 - mock_cpu0))) us," \
+    "Redis $(us $((redis_cpu1 - redis_cpu0))) us (scripts ${script_us} us)"
   cleanup
 done
