@@ -48,6 +48,7 @@ type recorder struct {
 	dropped  int           // operations refused since the last warning
 	signal   chan struct{}
 	failing  atomic.Bool // the last write found Redis away
+	closed   bool        // the store is closed: nothing more is queued
 }
 
 func newRecorder(r *redisStore) *recorder {
@@ -57,6 +58,10 @@ func newRecorder(r *redisStore) *recorder {
 func (q *recorder) add(op recOp) {
 	op.at = time.Now()
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
 	if len(q.queue) >= recMaxQueue {
 		q.dropped++
 		q.mu.Unlock()
@@ -98,9 +103,13 @@ func (q *recorder) flush(ctx context.Context) error {
 	return nil
 }
 
-// close writes what is queued, within ctx.
+// close writes what is queued, within ctx; what comes after is dropped
+// (a closed server answers on, its store gone).
 func (q *recorder) close(ctx context.Context) {
 	q.flush(ctx)
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
 }
 
 // run writes batches until ctx ends.
