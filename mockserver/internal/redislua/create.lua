@@ -26,7 +26,7 @@ local run = int(redis.call('INCR', P .. 'run'))
 redis.call('HSET', tk, 'sc', ARGV[2], 'kind', ARGV[3], 'audio', ARGV[4], 'seed', ARGV[5], 'len', ARGV[6], 'run', run,
   'created', int(t), 'rcreated', int(real), 'last', int(t), 'ps', '0', 'pn', '0', 'pt', '0', 'rs', '0', 'rn', '0',
   'rt', '0', 'arr', '0', 'polls', '0', 'rarr', '0', 'res', '0', 'fet', '0', 'seq', '0', 'step', '0', 'lst', '0',
-  'succ', '0', 'tv', '0')
+  'succ', '0', 'tv', '0', 'pe', redis.call('HGET', P .. 'scripts', 'p' .. ARGV[2]) or '')
 redis.call('ZADD', m.G .. 'idx', run, id)
 redis.call('SET', m.G .. 'r:' .. run, id)
 local set = {}

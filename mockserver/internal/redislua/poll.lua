@@ -8,7 +8,7 @@ local m = needmeta(meta())
 local id, kind = ARGV[1], ARGV[2]
 local tk = m.G .. 't:' .. id
 local f = redis.call('HMGET', tk, 'sc', 'kind', 'run', 'created', 'rcreated', 'last', 'ps', 'pn', 'pt', 'arr', 'seq',
-  'seed', 'len', 'audio', 'touched')
+  'seed', 'len', 'audio', 'touched', 'pe')
 if not f[1] then
   if redis.call('ZSCORE', m.G .. 'idx', id) then
     forget(m, id)
@@ -23,7 +23,8 @@ end
 if f[2] ~= kind then
   return {1, f[2]}
 end
-local st = steps(redis.call('HGET', P .. 'scripts', 'p' .. f[1]))
+-- The task keeps a copy of its poll script, read with it.
+local st = steps(f[16] or redis.call('HGET', P .. 'scripts', 'p' .. f[1]))
 local elapsed = t - tonumber(f[4])
 local i, served, since = at(st, tonumber(f[7]), tonumber(f[8]), tonumber(f[9]), elapsed)
 local arrived, seq, run = tonumber(f[10]), tonumber(f[11]) + 1, f[3]

@@ -12,7 +12,10 @@
 -- fleet keeps, which the replica then folds.
 local m = needmeta(meta())
 local fold, folding, woken = {}, {}, {}
-local journaled = false
+local journal = {}
+-- The counts of events kept, per task and per generation, are read once
+-- and written once per batch.
+local kept, added, totals = {}, {}, {}
 local i = 2
 while i <= #ARGV do
   local op = ARGV[i]
@@ -23,26 +26,43 @@ while i <= #ARGV do
     local G = P .. gen .. ':'
     local tk = G .. 't:' .. id
     local hk = G .. 'h:' .. id
-    -- An event already there is a batch written again after its reply was
-    -- lost: it counts once.
-    if redis.call('EXISTS', tk) == 1 and redis.call('ZADD', hk, 'NX', seq, ev) == 1 then
+    local f = redis.call('HMGET', tk, 'polls', 'res', 'fet', 'sv' .. st)
+    -- No task: it has gone. An event already there is a batch written again
+    -- after its reply was lost: it counts once.
+    if f[1] and redis.call('ZADD', hk, 'NX', seq, ev) == 1 then
+      local set = {}
       if ep == 'p' then
-        redis.call('HINCRBY', tk, 'polls', 1)
+        set = {'polls', int(tonumber(f[1]) + 1)}
         if dl == '1' and st ~= '0' then
-          redis.call('HINCRBY', tk, 'sv' .. st, 1)
-          redis.call('HSET', tk, 'lst', st)
+          for _, v in ipairs({'sv' .. st, int(tonumber(f[4] or '0') + 1), 'lst', st}) do
+            set[#set + 1] = v
+          end
         end
       else
         if ep == 'r' then
-          redis.call('HINCRBY', tk, 'res', 1)
+          set = {'res', int(tonumber(f[2]) + 1)}
         end
         if dl == '1' and code >= 200 and code < 300 and fault == '0' then
-          redis.call('HINCRBY', tk, 'fet', 1)
+          set[#set + 1] = 'fet'
+          set[#set + 1] = int(tonumber(f[3]) + 1)
         end
       end
-      local kept = redis.call('HINCRBY', G .. 'kept', id, 1)
-      local total = redis.call('HINCRBY', G .. 'n', 'kept', 1)
-      if m.rttl > 0 and kept == 1 then
+      if #set > 0 then
+        redis.call('HSET', tk, unpack(set))
+      end
+      local key = gen .. ' ' .. id
+      if not kept[key] then
+        kept[key] = tonumber(redis.call('HGET', G .. 'kept', id) or '0')
+        added[key] = 0
+      end
+      if not totals[gen] then
+        totals[gen] = {tonumber(redis.call('HGET', G .. 'n', 'kept') or '0'), 0}
+      end
+      kept[key] = kept[key] + 1
+      added[key] = added[key] + 1
+      totals[gen][1] = totals[gen][1] + 1
+      totals[gen][2] = totals[gen][2] + 1
+      if m.rttl > 0 and kept[key] == 1 then
         -- A new history: it expires with its task (whose polls then
         -- keep both alive).
         local ttl = redis.call('PTTL', tk)
@@ -50,8 +70,7 @@ while i <= #ARGV do
           redis.call('PEXPIRE', hk, ttl)
         end
       end
-      local key = gen .. ' ' .. id
-      if (kept > m.hlimit or total > m.budget) and not folding[key] then
+      if (kept[key] > m.hlimit or totals[gen][1] > m.budget) and not folding[key] then
         folding[key] = true
         fold[#fold + 1] = key
       end
@@ -84,9 +103,7 @@ while i <= #ARGV do
       end
     end
   elseif op == 'j' then
-    redis.call('LPUSH', m.G .. 'j', ARGV[i + 1])
-    redis.call('HINCRBY', m.G .. 'n', 'jtotal', 1)
-    journaled = true
+    journal[#journal + 1] = ARGV[i + 1]
     i = i + 2
   elseif op == 'b' then
     redis.call('PUBLISH', P .. 'ctl', 'b' .. ARGV[1] .. ' ' .. ARGV[i + 1])
@@ -95,8 +112,17 @@ while i <= #ARGV do
     return redis.error_reply('ERR cambmock record: unknown operation ' .. tostring(op))
   end
 end
-if journaled then
+for key, n in pairs(added) do
+  local gen, id = string.match(key, '^(%S+) (.*)$')
+  redis.call('HINCRBY', P .. gen .. ':kept', id, n)
+end
+for gen, t in pairs(totals) do
+  redis.call('HINCRBY', P .. gen .. ':n', 'kept', t[2])
+end
+if #journal > 0 then
+  redis.call('HINCRBY', m.G .. 'n', 'jtotal', #journal)
   if m.jsize > 0 then
+    redis.call('LPUSH', m.G .. 'j', unpack(journal))
     redis.call('LTRIM', m.G .. 'j', 0, m.jsize - 1)
   else
     redis.call('DEL', m.G .. 'j')
