@@ -60,7 +60,7 @@ func (s *Server) adminHealth(w http.ResponseWriter, r *http.Request) {
 		writeValue(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "service": "cambmock", "detail": err.Error()})
 		return
 	}
-	writeValue(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"status":    "ok",
 		"service":   "cambmock",
 		"auth":      auth, // any-key: every non-empty key is accepted; keys: only those given
@@ -68,7 +68,11 @@ func (s *Server) adminHealth(w http.ResponseWriter, r *http.Request) {
 		"tasks":     n,
 		"clock":     s.clockKind(),
 		"now":       s.clock.Now(),
-	})
+	}
+	for k, v := range s.storeInfo() {
+		out[k] = v
+	}
+	writeValue(w, http.StatusOK, out)
 }
 
 func (s *Server) clockKind() string {
@@ -237,7 +241,7 @@ func (s *Server) adminListTasks(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminGetTask(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Task(mux.Vars(r)["task_id"])
 	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
+		writeError(w, taskErrorCode(err), err.Error())
 		return
 	}
 	writeValue(w, http.StatusOK, t.Info())
@@ -274,7 +278,11 @@ func (s *Server) adminAdvanceClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := mc.Advance(time.Duration(*req.By)); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		code := http.StatusBadRequest
+		if errors.Is(err, errStoreDown) {
+			code = http.StatusServiceUnavailable
+		}
+		writeError(w, code, err.Error())
 		return
 	}
 	now := s.clock.Now()
@@ -306,7 +314,11 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	entries, total := s.journal.last(n)
+	entries, total, err := s.journal.last(r.Context(), n)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	out := struct {
 		Total    int64          `json:"total"`
 		Requests []journalEntry `json:"requests"`
@@ -405,7 +417,7 @@ func rulesFromQuery(q url.Values) (Rules, error) {
 func (s *Server) adminDiscipline(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Task(mux.Vars(r)["task_id"])
 	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
+		writeError(w, taskErrorCode(err), err.Error())
 		return
 	}
 	rules, err := rulesFromQuery(r.URL.Query())
@@ -419,12 +431,12 @@ func (s *Server) adminDiscipline(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminHistory(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Task(mux.Vars(r)["task_id"])
 	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
+		writeError(w, taskErrorCode(err), err.Error())
 		return
 	}
 	h, err := t.History()
 	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
+		writeError(w, taskErrorCode(err), err.Error())
 		return
 	}
 	writeValue(w, http.StatusOK, h)
@@ -451,7 +463,7 @@ func waitTimeout(q url.Values) (time.Duration, error) {
 func (s *Server) adminWaitTask(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Task(mux.Vars(r)["task_id"])
 	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
+		writeError(w, taskErrorCode(err), err.Error())
 		return
 	}
 	q := r.URL.Query()
@@ -536,4 +548,14 @@ func (s *Server) answerWait(w http.ResponseWriter, r *http.Request, err error, v
 	default:
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	}
+}
+
+// taskErrorCode is the status of an admin answer about a task the store
+// could not give: 404 when there is no such task, 503 when a shared store
+// cannot be reached.
+func taskErrorCode(err error) int {
+	if errors.Is(err, errStoreDown) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusNotFound
 }

@@ -772,6 +772,10 @@ func (s *Server) serveFile(ex *exchange, r *http.Request) {
 		all[i] = uint8(i)
 	}
 	tk, err := s.store.result(r.Context(), run, all, true)
+	if errors.Is(err, errStoreDown) {
+		writeError(ex, http.StatusServiceUnavailable, err.Error(), "Retry-After", "1")
+		return
+	}
 	if err != nil {
 		writeError(ex, http.StatusNotFound, fmt.Sprintf("no file for run %d on this server; it may have been reset or expired", run))
 		return

@@ -19,6 +19,11 @@ type bus struct {
 	// out sends each event to the other replicas sharing the server's
 	// store, whose remote events come back through local.
 	out func(kind string, msg []byte)
+	// elsewhere is set while replicas sharing the store have listeners;
+	// watch, if set, is told when this server gains its first listener or
+	// loses its last.
+	elsewhere atomic.Bool
+	watch     func(listening bool)
 }
 
 // event kinds on the stream.
@@ -29,7 +34,7 @@ const (
 	evClock   = "clock"
 )
 
-func (b *bus) listening() bool { return b.n.Load() > 0 }
+func (b *bus) listening() bool { return b.n.Load() > 0 || b.elsewhere.Load() }
 
 func (b *bus) subscribe() chan []byte {
 	ch := make(chan []byte, 256)
@@ -39,7 +44,9 @@ func (b *bus) subscribe() chan []byte {
 	}
 	b.subs[ch] = struct{}{}
 	b.mu.Unlock()
-	b.n.Add(1)
+	if b.n.Add(1) == 1 && b.watch != nil {
+		b.watch(true)
+	}
 	return ch
 }
 
@@ -47,7 +54,9 @@ func (b *bus) unsubscribe(ch chan []byte) {
 	b.mu.Lock()
 	delete(b.subs, ch)
 	b.mu.Unlock()
-	b.n.Add(-1)
+	if b.n.Add(-1) == 0 && b.watch != nil {
+		b.watch(false)
+	}
 }
 
 // publish sends an event of kind with data (JSON) to every listener.

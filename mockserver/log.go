@@ -352,7 +352,7 @@ func (j *journal) add(e entry) {
 
 // last returns up to n entries, newest first, and how many requests the
 // journal has seen in all.
-func (j *journal) last(n int) ([]entry, int64) {
+func (j *journal) last(ctx context.Context, n int) ([]entry, int64, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if n > len(j.entries) || n < 0 {
@@ -363,7 +363,7 @@ func (j *journal) last(n int) ([]entry, int64) {
 		idx := (j.next - 1 - i + 2*len(j.entries)) % len(j.entries)
 		out = append(out, j.entries[idx])
 	}
-	return out, j.total
+	return out, j.total, nil
 }
 
 func (j *journal) reset() {

@@ -270,6 +270,21 @@ func WithAdminToken(token string) Option {
 // Valkey) URL, redis://[:PASSWORD@]HOST:PORT/DB or rediss:// for TLS. The
 // default is the in-process store. The password never appears in logs,
 // errors or admin answers.
+//
+// Everything a client or a test can observe is then the fleet's: tasks,
+// run ids, create scripts, histories and their verdicts, the journal, the
+// admin API's long polls and event stream, resets, file URLs, and the
+// clock: the real clock is Redis's (scaled by [WithTimeScale] from the
+// fleet's start), and a manual clock given with [WithClock] becomes a
+// copy of the fleet's one manual clock, which Advance moves for every
+// replica. Each poll is one atomic script in Redis, one round trip; what
+// its answer delivered is recorded in batches, and a task read waits a
+// little for answers in flight. Replicas of one store must be configured
+// alike (spec, scenarios, clock, time scale, task TTL and the limits):
+// [New] refuses to join live replicas configured otherwise, and takes
+// the store over, forgetting its tasks, when none is alive. When the
+// store cannot be reached, New fails within seconds, and every request
+// that needs the store answers 503 naming it, until it is back.
 func WithStore(url string) Option {
 	return func(c *config) error {
 		if !strings.HasPrefix(url, "redis://") && !strings.HasPrefix(url, "rediss://") {

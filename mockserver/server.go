@@ -244,13 +244,17 @@ func New(opts ...Option) (*Server, error) {
 	for i, k := range s.kinds {
 		kindNames[i] = k.Name
 	}
-	s.store = newMemStore(storeConfig{
+	scfg := storeConfig{
 		scenarios: s.scenarios, kinds: kindNames, statuses: s.statuses, clock: s.clock, spec: s.spec,
 		scale: s.scale, manual: s.manual != nil, maxTasks: cfg.maxTasks, historyLimit: cfg.historyLimit,
 		eventBudget: cfg.eventBudget, ttl: cfg.taskTTL, journalSize: cfg.journalSize, wake: s.waiters.wake, wakeAll: s.waiters.wakeAll, waiting: s.waiters.any,
-	})
+	}
 	if cfg.store != "" {
-		return nil, fmt.Errorf("mockserver: WithStore(%s): the shared store is not built yet", redactURL(cfg.store))
+		if err := s.openSharedStore(scfg); err != nil {
+			return nil, fmt.Errorf("mockserver: %w", err)
+		}
+	} else {
+		s.store = newMemStore(scfg)
 	}
 	s.journal = s.store.journal()
 	s.bus.out = s.store.broadcast

@@ -141,7 +141,7 @@ type taskQuery struct {
 type journaler interface {
 	add(e entry)
 	// last returns up to n entries, newest first, and how many requests
-	// the journal has seen in all.
-	last(n int) ([]entry, int64)
+	// the journal has seen in all; a shared journal can fail to be read.
+	last(ctx context.Context, n int) ([]entry, int64, error)
 	reset()
 }

@@ -80,6 +80,17 @@ func (w *waiters) wakeAll() {
 func (s *Server) until(ctx context.Context, id string, cond func() (bool, error)) error {
 	s.waiters.n.Add(1)
 	defer s.waiters.n.Add(-1)
+	if w, ok := s.store.(interface {
+		watch(ctx context.Context, id string) (func(), error)
+	}); ok {
+		// A shared store wakes this server when another replica changes
+		// the task, once it knows someone here waits for it.
+		done, err := w.watch(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer done()
+	}
 	for {
 		ch := s.waiters.changed(id)
 		s.waiters.checks.Add(1)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -53,6 +54,7 @@ type serveConfig struct {
 	spec      string
 	taskTTL   time.Duration
 	token     string
+	store     string
 }
 
 func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*serveConfig, error) {
@@ -72,12 +74,13 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	specFile := fs.String("spec", "CAMBMOCK_SPEC", "", "serve the OpenAPI document in `file` instead of the embedded one (see cambmock spec)")
 	ttl := fs.Duration("task-ttl", "CAMBMOCK_TASK_TTL", mockserver.DefaultTaskTTL, "forget a task this long after its last request, on the scenario clock; 0 keeps tasks until a reset")
 	token := fs.String("admin-token", "CAMBMOCK_ADMIN_TOKEN", "", "require this `token` (Authorization: Bearer TOKEN) on the admin API; without one it answers only loopback clients")
+	store := fs.String("store", "CAMBMOCK_STORE", "", "keep tasks in the Redis at `URL` (redis://[:PASSWORD@]HOST:PORT/DB, or rediss:// for TLS), shared by every replica given it, so that replicas behind a load balancer are one mock; default: in this process")
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
 	*c = serveConfig{addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
 		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale,
-		spec: *specFile, taskTTL: *ttl, token: *token}
+		spec: *specFile, taskTTL: *ttl, token: *token, store: *store}
 	switch c.clock {
 	case "real", "manual":
 	default:
@@ -101,6 +104,9 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	}
 	if c.token != "" && len(c.token) < 16 {
 		return nil, usageError("serve: --admin-token has %d characters; give at least 16, such as the output of openssl rand -hex 16", len(c.token))
+	}
+	if c.store != "" && !strings.HasPrefix(c.store, "redis://") && !strings.HasPrefix(c.store, "rediss://") {
+		return nil, usageError("serve: --store %q is not a redis:// or rediss:// URL, such as redis://127.0.0.1:6379/0", storeName(c.store))
 	}
 	return c, nil
 }
@@ -173,6 +179,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if c.token != "" {
 		opts = append(opts, mockserver.WithAdminToken(c.token))
 	}
+	if c.store != "" {
+		opts = append(opts, mockserver.WithStore(c.store))
+	}
 	if c.clock == "manual" {
 		opts = append(opts, mockserver.WithClock(scenarios.NewManualClock(time.Now().UTC().Truncate(time.Second))))
 	}
@@ -196,7 +205,7 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 		keys = fmt.Sprintf("%d key(s) given", len(c.keys))
 	}
 	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "dashboard", base+"/__admin/ui/", "scenarios", len(srv.Scenarios()),
-		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys)
+		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys, "store", storeName(c.store))
 	sink.Flush() // whoever waits for the server reads this line at once
 	// Draining gives answers held by a step's latency a second to go out,
 	// then ends hang faults, which would hold the drain to its bound.
@@ -216,4 +225,17 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// storeName names the store for logs and messages: "memory", or the
+// store's URL with its password hidden.
+func storeName(store string) string {
+	if store == "" {
+		return "memory"
+	}
+	u, err := url.Parse(store)
+	if err != nil {
+		return "the --store URL (unparseable)"
+	}
+	return u.Redacted()
 }

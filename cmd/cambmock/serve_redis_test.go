@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startRedisServer starts a redis-server with a password on a free port
+// of 127.0.0.1, its files in t.TempDir(), until the test ends, and returns
+// its port. It skips the test when redis-server is not installed.
+func startRedisServer(t *testing.T, password string) int {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not installed, and the fleet's tests run a real one: apt-get install redis-server (.ci/run does)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir(),
+		"--appendonly", "yes", "--save", "", "--requirepass", password)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			fmt.Fprintf(conn, "PING\r\n")
+			line, _ := bufio.NewReader(conn).ReadString('\n')
+			conn.Close()
+			if line != "" {
+				return port
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on port %d did not answer in 10s", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeFleet: three cambmock serve processes (in process) given one
+// Redis with --store and CAMBMOCK_STORE are one mock over HTTP: a task
+// created on one is polled on the others and waited for on a third; the
+// manual clock moved on one moves them all. Their logs name the store
+// without its password.
+func TestServeFleet(t *testing.T) {
+	const password = "fleet-password-1234"
+	port := startRedisServer(t, password)
+	url := fmt.Sprintf("redis://:%s@127.0.0.1:%d/0", password, port)
+	var replicas []*serving
+	for i := range 3 {
+		if i == 0 {
+			replicas = append(replicas, startServe(t, map[string]string{"CAMBMOCK_STORE": url}, "--addr", "127.0.0.1:0", "--clock", "manual", "--scenario", "slow-success"))
+		} else {
+			replicas = append(replicas, startServe(t, nil, "--addr", "127.0.0.1:0", "--clock", "manual", "--scenario", "slow-success", "--store", url))
+		}
+	}
+	code, body := replicas[0].do(t, "POST", "/apis/text-to-sound", "k", nil, `{"prompt":"rain","duration":2}`)
+	var created struct {
+		TaskID string `json:"task_id"`
+	}
+	if code != 200 || json.Unmarshal(body, &created) != nil {
+		t.Fatalf("create on replica 0: %d %s", code, body)
+	}
+	var wg sync.WaitGroup
+	var waited int
+	var waitedBody []byte
+	wg.Go(func() {
+		waited, waitedBody = replicas[2].do(t, "GET", "/__admin/tasks/"+created.TaskID+"/wait?status=SUCCESS&timeout=10s", "", nil, "")
+	})
+	poll := func(i int) string {
+		code, body := replicas[i].do(t, "GET", "/apis/text-to-sound/"+created.TaskID, "k", nil, "")
+		if code != 200 {
+			t.Fatalf("poll on replica %d: %d %s", i, code, body)
+		}
+		var st struct {
+			Status string `json:"status"`
+		}
+		json.Unmarshal(body, &st)
+		return st.Status
+	}
+	if got := poll(1); got != "PENDING" {
+		t.Errorf("the first poll, on replica 1, served %s; want PENDING", got)
+	}
+	if code, body := replicas[2].do(t, "POST", "/__admin/clock", "", nil, `{"by":"10s"}`); code != 200 {
+		t.Fatalf("moving the clock on replica 2: %d %s", code, body)
+	}
+	if got := poll(0); got != "SUCCESS" {
+		t.Errorf("after replica 2 moved the clock 10s, a poll on replica 0 served %s; want SUCCESS", got)
+	}
+	wg.Wait()
+	if waited != 200 {
+		t.Errorf("the long poll on replica 2: %d %s", waited, waitedBody)
+	}
+	for i, r := range replicas {
+		if err := r.stop(t); err != nil {
+			t.Errorf("replica %d: %v", i, err)
+		}
+		logs := r.logs.String()
+		if strings.Contains(logs, password) {
+			t.Errorf("replica %d logged the store's password:\n%s", i, logs)
+		}
+		if want := fmt.Sprintf("store=redis://:xxxxx@127.0.0.1:%d/0", port); !strings.Contains(logs, want) {
+			t.Errorf("replica %d's logs do not say %s:\n%s", i, want, logs)
+		}
+	}
+}
+
+// TestServeStoreUnreachable: serve with a store it cannot reach ends at
+// once, naming the store without its password.
+func TestServeStoreUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	start := time.Now()
+	r := runCmd(t, nil, "serve", "--addr", "127.0.0.1:0", "--store", fmt.Sprintf("redis://:topsecret99@127.0.0.1:%d/0", port))
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("serve took %v to give up on the store", took)
+	}
+	if r.code == 0 || strings.Contains(r.stderr, "topsecret99") || !strings.Contains(r.stderr, fmt.Sprintf("redis://:xxxxx@127.0.0.1:%d/0", port)) ||
+		!strings.Contains(r.stderr, "cannot be reached") {
+		t.Errorf("serve with an unreachable store: exit %d, stderr %q; want a failure naming the store, its password hidden", r.code, r.stderr)
+	}
+	if r := runCmd(t, nil, "serve", "--store", "memcached://x"); r.code != 2 || !strings.Contains(r.stderr, "is not a redis:// or rediss:// URL") {
+		t.Errorf("serve --store memcached://x: exit %d, %q", r.code, r.stderr)
+	}
+}
