@@ -30,8 +30,11 @@ func TestLogLines(t *testing.T) {
 	var reset, failing string
 	tests := []struct {
 		name string
-		send func(t *testing.T) // one request
+		send func(t *testing.T) // one request, after lines-1 others
 		want func() map[string]any
+		// lines is how many lines send logs, when more than one; the
+		// last is the one checked.
+		lines int
 	}{
 		{
 			name: "create",
@@ -101,6 +104,7 @@ func TestLogLines(t *testing.T) {
 			want: func() map[string]any {
 				return line("WARN", "GET", "/apis/text-to-sound-result/100003", 500, "r", "result-server-error", "result 1")
 			},
+			lines: 2,
 		},
 		{
 			name: "admin",
@@ -114,7 +118,7 @@ func TestLogLines(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.send(t)
-			lines := logged.waitLines(t, n+1)
+			lines := logged.waitLines(t, n+max(tc.lines, 1))
 			n = len(lines)
 			var got map[string]any
 			if err := json.Unmarshal([]byte(lines[n-1]), &got); err != nil {
