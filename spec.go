@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -37,7 +38,8 @@ func SpecYAML() []byte { return bytes.Clone(specYAML) }
 // LiveBaseURL is the base URL of camb.ai's API, as in openapi.yaml's first server.
 const LiveBaseURL = "https://client.camb.ai/apis"
 
-// Spec is the parsed and validated openapi.yaml and a router for it.
+// Spec is the parsed openapi.yaml (validated by ParseSpec, and by the
+// tests for the embedded one) and a router for it.
 //
 // A Spec is safe for concurrent use once loaded; nothing in cambmock modifies
 // it. Each caller of [LoadSpec] gets a Spec of its own.
@@ -53,7 +55,15 @@ type Spec struct {
 	source []byte
 
 	memoMu sync.Mutex
-	memo   map[memoKey][]string // ValidateFixed's verdicts: nil for none
+	memo   map[memoKey][]string  // ValidateFixed's verdicts: nil for none
+	routes map[string]fixedRoute // ValidateFixed's routes by method and path; guarded by memoMu
+}
+
+// fixedRoute is a route ValidateFixed found, kept for the next answer to
+// the same method and path.
+type fixedRoute struct {
+	route  *routers.Route
+	params map[string]string
 }
 
 // memoKey names a fixed answer to an operation's response object.
@@ -69,20 +79,31 @@ const maxMemo = 8192
 
 // LoadSpec parses and validates the embedded openapi.yaml and builds its router.
 // It takes a few milliseconds: load it once and share the result.
+//
+// The embedded document is not validated again as an OpenAPI document
+// (with its examples) each time: it never changes, and its tests validate
+// it with [ParseSpec], which does, so that a start-up spends nothing on it.
 func LoadSpec() (*Spec, error) {
-	return ParseSpec(specYAML)
+	return parseSpec(specYAML, false)
 }
 
 // ParseSpec is [LoadSpec] for another document, for tests and tools that
-// check a changed copy of openapi.yaml.
+// check a changed copy of openapi.yaml. The document is validated as an
+// OpenAPI document, its examples included.
 func ParseSpec(data []byte) (*Spec, error) {
+	return parseSpec(data, true)
+}
+
+func parseSpec(data []byte, validate bool) (*Spec, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(data)
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
-	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
-		return nil, fmt.Errorf("openapi.yaml is not a valid OpenAPI document: %w", err)
+	if validate {
+		if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+			return nil, fmt.Errorf("openapi.yaml is not a valid OpenAPI document: %w", err)
+		}
 	}
 	// The router matches paths relative to the base URL on any host, so that
 	// one Spec serves the mock on any port, the live API and a team's own
@@ -141,6 +162,11 @@ func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status i
 	if err != nil {
 		return err
 	}
+	return s.validateIn(ctx, in, status, header, body)
+}
+
+// validateIn is ValidateResponse for a request already routed.
+func (s *Spec) validateIn(ctx context.Context, in *openapi3filter.RequestValidationInput, status int, header http.Header, body []byte) error {
 	rv := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in,
 		Status:                 status,
@@ -160,7 +186,7 @@ func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status i
 // operation that references it), the headers and the body, so that a
 // scenario checked against many kinds of task is validated once.
 func (s *Spec) ValidateFixed(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
-	in, err := s.Route(req)
+	in, err := s.fixedRoute(req)
 	if err != nil {
 		return err
 	}
@@ -186,7 +212,7 @@ func (s *Spec) ValidateFixed(ctx context.Context, req *http.Request, status int,
 	problems, seen := s.memo[key]
 	s.memoMu.Unlock()
 	if !seen {
-		err := s.ValidateResponse(ctx, req, status, header, body)
+		err := s.validateIn(ctx, in, status, header, body)
 		var v *Violations
 		switch {
 		case errors.As(err, &v):
@@ -207,6 +233,32 @@ func (s *Spec) ValidateFixed(ctx context.Context, req *http.Request, status int,
 		return nil
 	}
 	return &Violations{Operation: in.Route.Operation.OperationID, Status: status, Problems: slices.Clone(problems)}
+}
+
+// fixedRoute is Route for ValidateFixed, whose answers come again and
+// again for a few paths (a scenario's steps for each kind's example URL):
+// the route of a method and path is found once.
+func (s *Spec) fixedRoute(req *http.Request) (*openapi3filter.RequestValidationInput, error) {
+	key := req.Method + " " + req.URL.Path
+	s.memoMu.Lock()
+	r, ok := s.routes[key]
+	s.memoMu.Unlock()
+	if !ok {
+		in, err := s.Route(req)
+		if err != nil {
+			return nil, err
+		}
+		r = fixedRoute{route: in.Route, params: in.PathParams}
+		s.memoMu.Lock()
+		if s.routes == nil {
+			s.routes = map[string]fixedRoute{}
+		}
+		if len(s.routes) < maxMemo {
+			s.routes[key] = r
+		}
+		s.memoMu.Unlock()
+	}
+	return &openapi3filter.RequestValidationInput{Request: req, PathParams: maps.Clone(r.params), Route: r.route, Options: Options()}, nil
 }
 
 // Violations is the error [Spec.ValidateResponse] returns: the ways one

@@ -131,7 +131,7 @@ startup_part() {
     taskset -c 0 "$work/cambmock" serve --addr "127.0.0.1:$port" $EXTRA_FLAGS >"$work/mock.log" 2>&1 &
     pids+=($!)
     # A connect and a request from bash itself: no process per try.
-    until exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null; do :; done
+    until { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; do :; done
     printf 'GET /__admin/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
     read -r line <&3
     t1=$(date +%s%N)
