@@ -327,9 +327,11 @@ type lastSecond struct {
 }
 
 // appendTextTime writes t as slog.TextHandler does
-// (2006-01-02T15:04:05.000Z07:00), by hand when t is in UTC.
+// (2006-01-02T15:04:05.000Z07:00), by hand when t is at offset 0.
 func appendTextTime(b []byte, t time.Time) []byte {
-	if t.Location() != time.UTC {
+	// Any zone at offset 0 (UTC, or a Local that is UTC, as in most
+	// containers) prints as "Z"; others take the slow path.
+	if _, off := t.Zone(); off != 0 {
 		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
 	}
 	return appendUTC(b, t)
@@ -337,7 +339,9 @@ func appendTextTime(b []byte, t time.Time) []byte {
 
 // appendTextTimeCached is appendTextTime remembering the last second's text.
 func (h *lineHandler) appendTextTimeCached(b []byte, t time.Time) []byte {
-	if t.Location() != time.UTC {
+	// Any zone at offset 0 (UTC, or a Local that is UTC, as in most
+	// containers) prints as "Z"; others take the slow path.
+	if _, off := t.Zone(); off != 0 {
 		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
 	}
 	unix := t.Unix()

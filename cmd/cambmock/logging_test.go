@@ -138,10 +138,19 @@ func TestAppendDuration(t *testing.T) {
 func TestRequestTimeAcrossSeconds(t *testing.T) {
 	h := newLineHandler(io.Discard, slog.LevelInfo, false)
 	start := time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC)
-	for i := range 20 {
-		at := start.Add(time.Duration(i) * 337 * time.Millisecond)
-		if got, want := string(h.appendTextTimeCached(nil, at)), string(appendTextTime(nil, at)); got != want {
-			t.Errorf("at %v: %q, want %q", at, got, want)
+	// time.Now is in Local: a Local at offset 0 (as in most containers)
+	// takes the remembered second too, and other zones print their offset.
+	zones := []*time.Location{time.UTC, time.FixedZone("UTC", 0), time.FixedZone("CET", 3600), time.FixedZone("NST", -(3*3600 + 1800))}
+	for _, loc := range zones {
+		for i := range 20 {
+			at := start.Add(time.Duration(i) * 337 * time.Millisecond).In(loc)
+			want := at.Format("2006-01-02T15:04:05.000Z07:00") // as slog.TextHandler writes it
+			if got := string(h.appendTextTimeCached(nil, at)); got != want {
+				t.Errorf("appendTextTimeCached at %v: %q, want %q", at, got, want)
+			}
+			if got := string(appendTextTime(nil, at)); got != want {
+				t.Errorf("appendTextTime at %v: %q, want %q", at, got, want)
+			}
 		}
 	}
 }
