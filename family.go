@@ -361,7 +361,7 @@ func readFamily(doc *openapi3.T) (*family, error) {
 			bad("kind %s has no status operation (x-cambmock role: status); a task cannot be polled without one", k.Name)
 			continue
 		}
-		s := jsonSchema(k.Status.Op, http.StatusOK)
+		s := k.Status.JSONSchema(http.StatusOK)
 		if s == nil || s.Properties["status"] == nil {
 			bad("%s: the status operation's 200 answer has no JSON schema with a status property", k.Status.ID)
 			continue
@@ -417,9 +417,13 @@ func apiKeyHeader(doc *openapi3.T) string {
 	return ""
 }
 
-// jsonSchema returns the JSON schema of op's answer with code, or nil.
-func jsonSchema(op *openapi3.Operation, code int) *openapi3.Schema {
-	ref := op.Responses.Status(code)
+// JSONSchema returns the schema of the operation's application/json
+// answer with code, or nil when it declares none.
+func (o *Operation) JSONSchema(code int) *openapi3.Schema {
+	if o == nil || o.Op == nil {
+		return nil
+	}
+	ref := o.Op.Responses.Status(code)
 	if ref == nil || ref.Value == nil {
 		return nil
 	}

@@ -374,7 +374,7 @@ func (s *kindRun) create(ctx context.Context) (string, float64) {
 // taskIDField names the field of a create answer that holds the task id:
 // task_id, or the first string field the answer's schema requires.
 func taskIDField(op *cambmock.Operation) string {
-	s := jsonSchemaOf(op.Op, http.StatusOK)
+	s := op.JSONSchema(http.StatusOK)
 	if s == nil {
 		return "task_id"
 	}

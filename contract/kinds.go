@@ -81,7 +81,7 @@ func newKindPlan(spec *cambmock.Spec, k *cambmock.Kind) *kindPlan {
 		}
 	}
 	if p.bulk != nil {
-		if s := jsonSchemaOf(p.bulk.Op, http.StatusOK); s != nil && s.AdditionalProperties.Schema != nil {
+		if s := p.bulk.JSONSchema(http.StatusOK); s != nil && s.AdditionalProperties.Schema != nil {
 			p.bulkURLs = uriPaths(s.AdditionalProperties.Schema.Value)
 		}
 	}
@@ -89,7 +89,7 @@ func newKindPlan(spec *cambmock.Spec, k *cambmock.Kind) *kindPlan {
 }
 
 func newResultOp(op *cambmock.Operation) *resultOp {
-	r := &resultOp{op: op, jsonSchema: jsonSchemaOf(op.Op, http.StatusOK)}
+	r := &resultOp{op: op, jsonSchema: op.JSONSchema(http.StatusOK)}
 	if ref := op.Op.Responses.Status(http.StatusOK); ref != nil && ref.Value != nil {
 		var types []string
 		for ct := range ref.Value.Content {
@@ -115,18 +115,6 @@ func newResultOp(op *cambmock.Operation) *resultOp {
 		r.urls = uriPaths(r.jsonSchema)
 	}
 	return r
-}
-
-func jsonSchemaOf(op *openapi3.Operation, code int) *openapi3.Schema {
-	ref := op.Responses.Status(code)
-	if ref == nil || ref.Value == nil {
-		return nil
-	}
-	mt := ref.Value.Content.Get("application/json")
-	if mt == nil || mt.Schema == nil {
-		return nil
-	}
-	return mt.Schema.Value
 }
 
 // id is the ID of the kind's result of check.

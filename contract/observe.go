@@ -265,7 +265,7 @@ func (o *observer) bulkEntryFields(op string) []string {
 	if fam == nil {
 		return nil
 	}
-	s := jsonSchemaOf(fam.Op, http.StatusOK)
+	s := fam.JSONSchema(http.StatusOK)
 	if s == nil || s.AdditionalProperties.Schema == nil || s.AdditionalProperties.Schema.Value == nil {
 		return nil
 	}

@@ -56,7 +56,7 @@ func (s *Server) loadKinds() error {
 				errs = append(errs, fmt.Sprintf("%s %s (%s): cambmock serves paths of the form /NAME or /NAME/{param}", op.Method, op.Path, op.ID))
 			}
 		}
-		k.createOK = jsonSchemaOf(sk.Create.Op, http.StatusOK)
+		k.createOK = sk.Create.JSONSchema(http.StatusOK)
 		if k.createOK == nil {
 			errs = append(errs, fmt.Sprintf("%s: the create operation's 200 answer has no JSON schema; cambmock answers it with the new task's id", sk.Create.ID))
 		}
@@ -65,7 +65,7 @@ func (s *Server) loadKinds() error {
 			if ref := op.Op.Responses.Status(http.StatusOK); ref != nil && ref.Value != nil {
 				k.audioType = audioTypeOf(ref.Value.Content)
 			}
-			k.resultJSON = jsonSchemaOf(op.Op, http.StatusOK)
+			k.resultJSON = op.JSONSchema(http.StatusOK)
 			if k.audioType == "" && k.resultJSON == nil {
 				errs = append(errs, fmt.Sprintf("%s: the result operation's 200 answer is neither audio/* nor application/json; cambmock cannot build it", op.ID))
 			}
@@ -76,7 +76,7 @@ func (s *Server) loadKinds() error {
 		}
 		if op := sk.Bulk; op != nil {
 			k.bulkKinds = kindsOf(sk.Name, op.AlsoKinds, byName)
-			if sch := jsonSchemaOf(op.Op, http.StatusOK); sch != nil && sch.AdditionalProperties.Schema != nil {
+			if sch := op.JSONSchema(http.StatusOK); sch != nil && sch.AdditionalProperties.Schema != nil {
 				k.bulkEntry = sch.AdditionalProperties.Schema.Value
 				k.bulkURLs = countURLs(k.bulkEntry)
 			} else {
@@ -196,18 +196,6 @@ func simplePath(p string) bool {
 		return segs[0] != "" && !strings.Contains(segs[0], "{") && strings.HasPrefix(segs[1], "{") && strings.HasSuffix(segs[1], "}")
 	}
 	return false
-}
-
-func jsonSchemaOf(op *openapi3.Operation, code int) *openapi3.Schema {
-	ref := op.Responses.Status(code)
-	if ref == nil || ref.Value == nil {
-		return nil
-	}
-	mt := ref.Value.Content.Get("application/json")
-	if mt == nil || mt.Schema == nil {
-		return nil
-	}
-	return mt.Schema.Value
 }
 
 // kindByName returns the server's kind with the given name.

@@ -31,7 +31,7 @@ func (s *Server) prepareStrict() error {
 	s.strict.verdicts = map[string]string{}
 	s.strict.exactRunIDs = true
 	for _, k := range s.kinds {
-		sch := jsonSchemaOf(k.Status.Op, http.StatusOK)
+		sch := k.Status.JSONSchema(http.StatusOK)
 		if sch == nil || sch.Properties["run_id"] == nil || sch.Properties["run_id"].Value == nil {
 			continue
 		}
