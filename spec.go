@@ -51,8 +51,9 @@ type Spec struct {
 	// whatever its scheme and host. Callers strip the base path first.
 	Router routers.Router
 
-	family *family
-	source []byte
+	family   *family
+	source   []byte
+	embedded bool // parsed from the embedded openapi.yaml by LoadSpec
 
 	memoMu sync.Mutex
 	memo   map[memoKey][]string  // ValidateFixed's verdicts: nil for none
@@ -84,8 +85,19 @@ const maxMemo = 8192
 // (with its examples) each time: it never changes, and its tests validate
 // it with [ParseSpec], which does, so that a start-up spends nothing on it.
 func LoadSpec() (*Spec, error) {
-	return parseSpec(specYAML, false)
+	s, err := parseSpec(specYAML, false)
+	if err != nil {
+		return nil, err
+	}
+	s.embedded = true
+	return s, nil
 }
+
+// Embedded reports whether s is the embedded openapi.yaml, as [LoadSpec]
+// returns it. Parts built into the binary beside it (the built-in
+// scenarios) are checked against it by their tests rather than at each
+// start; a caller that changes s.Doc takes that guarantee on itself.
+func (s *Spec) Embedded() bool { return s != nil && s.embedded }
 
 // ParseSpec is [LoadSpec] for another document, for tests and tools that
 // check a changed copy of openapi.yaml. The document is validated as an

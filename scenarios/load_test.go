@@ -51,7 +51,22 @@ func TestBuiltins(t *testing.T) {
 			if vs := sc.Violations(spec); (len(vs) > 0) != sc.OffSpec {
 				t.Errorf("OffSpec = %v, but Violations() = %v", sc.OffSpec, vs)
 			}
+			// Builtins does not check them against the embedded spec at
+			// each start (Spec.Embedded): this is where they are checked.
+			if err := sc.Check(spec); err != nil {
+				t.Errorf("Check against the embedded spec: %v", err)
+			}
 		})
+	}
+	if !spec.Embedded() {
+		t.Error("LoadSpec's Spec says it is not the embedded one")
+	}
+	other, err := cambmock.ParseSpec(spec.Source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Embedded() {
+		t.Error("ParseSpec's Spec says it is the embedded one")
 	}
 }
 
