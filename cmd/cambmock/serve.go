@@ -189,6 +189,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return usageError("%v", err)
 	}
+	// Once the requests have drained: a replica of a fleet writes what its
+	// recorder still holds and leaves the fleet, rather than being counted
+	// live until its heartbeat expires.
+	defer srv.Close()
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w; is another server on that port? choose another with --addr", err)

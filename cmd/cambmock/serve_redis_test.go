@@ -106,9 +106,45 @@ func TestServeFleet(t *testing.T) {
 	if waited != 200 {
 		t.Errorf("the long poll on replica 2: %d %s", waited, waitedBody)
 	}
+	// A replica that stops writes the polls it served and leaves the fleet
+	// at once.
+	const polls = 30
+	for range polls {
+		poll(1)
+	}
+	health := func(i int) (h struct {
+		Replicas int `json:"replicas"`
+	}) {
+		code, body := replicas[i].do(t, "GET", "/__admin/health", "", nil, "")
+		if code != 200 || json.Unmarshal(body, &h) != nil {
+			t.Fatalf("health on replica %d: %d %s", i, code, body)
+		}
+		return h
+	}
+	if got := health(2).Replicas; got != 3 {
+		t.Errorf("health on replica 2 counts %d replicas; want 3", got)
+	}
+	if err := replicas[1].stop(t); err != nil {
+		t.Errorf("replica 1: %v", err)
+	}
+	if got := health(2).Replicas; got != 2 {
+		t.Errorf("once replica 1 stopped, health on replica 2 counts %d replicas; want 2", got)
+	}
+	code, body = replicas[2].do(t, "GET", "/__admin/tasks/"+created.TaskID, "", nil, "")
+	var task struct {
+		Polls int `json:"polls"`
+	}
+	if code != 200 || json.Unmarshal(body, &task) != nil {
+		t.Fatalf("the task on replica 2: %d %s", code, body)
+	}
+	if want := 2 + polls; task.Polls != want {
+		t.Errorf("the task's history on replica 2 holds %d polls; want %d (replica 1 stopped right after serving %d of them)", task.Polls, want, polls)
+	}
 	for i, r := range replicas {
-		if err := r.stop(t); err != nil {
-			t.Errorf("replica %d: %v", i, err)
+		if i != 1 {
+			if err := r.stop(t); err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
 		}
 		logs := r.logs.String()
 		if strings.Contains(logs, password) {
