@@ -15,6 +15,7 @@ import (
 	"github.com/cambmock/cambmock"
 	"github.com/cambmock/cambmock/mockserver"
 	"github.com/cambmock/cambmock/scenarios"
+	"github.com/redis/go-redis/v9"
 )
 
 const serveHelp = `Usage: cambmock serve [flags]
@@ -185,6 +186,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if c.clock == "manual" {
 		opts = append(opts, mockserver.WithClock(scenarios.NewManualClock(time.Now().UTC().Truncate(time.Second))))
 	}
+	if c.store != "" {
+		redis.SetLogger(redisLog{logger})
+	}
 	srv, err := mockserver.New(opts...)
 	if err != nil {
 		return usageError("%v", err)
@@ -229,6 +233,17 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// redisLog hands go-redis's own messages (a failed dial, a pool's
+// troubles) to serve's logger at debug level, in its format, in place of
+// go-redis's default: a bare line on stderr. What they say, serve says
+// itself, at start-up and in a 503 naming the store. go-redis keeps one
+// logger per process, as the binary runs one serve.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "go-redis", "message", fmt.Sprintf(format, v...))
 }
 
 // storeName names the store for logs and messages: "memory", or the

@@ -174,6 +174,11 @@ func TestServeStoreUnreachable(t *testing.T) {
 		!strings.Contains(r.stderr, "cannot be reached") {
 		t.Errorf("serve with an unreachable store: exit %d, stderr %q; want a failure naming the store, its password hidden", r.code, r.stderr)
 	}
+	// go-redis's own words go to serve's log, in its format.
+	r = runCmd(t, nil, "serve", "--addr", "127.0.0.1:0", "--log-level", "debug", "--log-format", "json", "--store", fmt.Sprintf("redis://127.0.0.1:%d/0", port))
+	if !strings.Contains(r.stderr, `{"time":`) || !strings.Contains(r.stderr, `"msg":"go-redis","message":"redis: connection pool: failed to dial`) {
+		t.Errorf("serve --log-format json with an unreachable store logged %q; want go-redis's dial failure as a JSON line", r.stderr)
+	}
 	if r := runCmd(t, nil, "serve", "--store", "memcached://x"); r.code != 2 || !strings.Contains(r.stderr, "is not a redis:// or rediss:// URL") {
 		t.Errorf("serve --store memcached://x: exit %d, %q", r.code, r.stderr)
 	}
