@@ -21,10 +21,11 @@ var builtin embed.FS
 // BuiltinFS returns the files of the built-in scenario library.
 func BuiltinFS() fs.FS { return builtin }
 
-// Builtins parses and checks the built-in scenario library.
+// Builtins parses the built-in scenario library and checks it against
+// spec. Against the embedded spec ([cambmock.Spec.Embedded]) the check is
+// left to this package's tests, which make it for each built-in, so that
+// a start-up does not spend milliseconds on it.
 func Builtins(spec *cambmock.Spec) ([]*Scenario, error) {
-	// Against the embedded spec, the built-ins are known to pass Check (its
-	// tests check each one), so a start-up does not spend milliseconds on it.
 	return load(builtin, spec, func(name string) string { return "scenarios/" + name }, nil, !spec.Embedded())
 }
 
