@@ -12,32 +12,6 @@ import (
 	"github.com/cambmock/cambmock/scenarios"
 )
 
-// editedSpec writes the embedded spec with QUEUED added to TaskStatus's
-// enum and to its x-in-progress-statuses, and returns its path.
-func editedSpec(t *testing.T) string {
-	t.Helper()
-	from := "enum: [SUCCESS, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED]\n      x-in-progress-statuses: [PENDING]"
-	y := string(cambmock.SpecYAML())
-	if !strings.Contains(y, from) {
-		t.Fatalf("openapi.yaml no longer holds %q, as this test expects", from)
-	}
-	y = strings.Replace(y, from, "enum: [SUCCESS, QUEUED, PENDING, TIMEOUT, ERROR, PAYMENT_REQUIRED]\n      x-in-progress-statuses: [QUEUED, PENDING]", 1)
-	path := filepath.Join(t.TempDir(), "queued.yaml")
-	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-const queuedPlay = `description: QUEUED once, PENDING once, then SUCCESS
-poll:
-  - status: QUEUED
-    polls: 1
-  - status: PENDING
-    polls: 1
-  - status: SUCCESS
-`
-
 // serveEdited starts cambmock serve --spec specFile with the scenarios
 // in dir, on the real clock, and returns its root URL.
 func serveEdited(t *testing.T, specFile, dir string) string {
@@ -52,9 +26,9 @@ func serveEdited(t *testing.T, specFile, dir string) string {
 // without --spec the same run fails, QUEUED being undeclared.
 func TestVerifyEditedSpec(t *testing.T) {
 	t.Parallel()
-	specFile := editedSpec(t)
+	specFile := queuedSpec(t)
 	dir := t.TempDir()
-	writeScenario(t, dir, "queued-play.yaml", queuedPlay)
+	writeScenario(t, dir, "queued-play.yaml", queuedScenario)
 	base := serveEdited(t, specFile, dir) + "/apis"
 
 	r := runCmd(t, nil, "verify", "--spec", specFile, "--base-url", base, "--api-key", "any-key", "--allow-spend", "--scenario", "queued-play")
@@ -85,9 +59,9 @@ func TestVerifyEditedSpec(t *testing.T) {
 // cambmock proxy without --spec the same answers are findings.
 func TestProxyEditedSpec(t *testing.T) {
 	t.Parallel()
-	specFile := editedSpec(t)
+	specFile := queuedSpec(t)
 	dir := t.TempDir()
-	writeScenario(t, dir, "queued-play.yaml", queuedPlay)
+	writeScenario(t, dir, "queued-play.yaml", queuedScenario)
 	up := serveEdited(t, specFile, dir)
 	out := t.TempDir()
 	rec := startProxyCmd(t, "record", "--spec", specFile, "--upstream", up+"/apis", "--out", out)
