@@ -159,32 +159,35 @@ type RecorderConfig struct {
 	Now func() time.Time
 }
 
+// recorderLimit is a limit of RecorderConfig: v, or def when v is 0. A
+// limit below zero is an error saying what to give (what).
+func recorderLimit[T int | int64](name string, v, def T, what string) (T, error) {
+	switch {
+	case v < 0:
+		return 0, fmt.Errorf("record: %s %d is below zero; give %s, or 0 for %d", name, v, what, def)
+	case v == 0:
+		return def, nil
+	}
+	return v, nil
+}
+
 // NewRecorder returns a recorder configured by cfg.
 func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	dir, source, keepAudio, logger := cfg.Dir, redactURLString(cfg.Source), cfg.KeepAudio, cfg.Logger
 	if dir == "" {
 		return nil, errors.New("record: no folder to write into")
 	}
-	maxAudio := cfg.MaxAudioBytes
-	switch {
-	case maxAudio < 0:
-		return nil, fmt.Errorf("record: MaxAudioBytes %d is below zero; give the most bytes of audio to keep per file, or 0 for %d", maxAudio, DefaultMaxAudioBytes)
-	case maxAudio == 0:
-		maxAudio = DefaultMaxAudioBytes
+	maxAudio, err := recorderLimit("MaxAudioBytes", cfg.MaxAudioBytes, DefaultMaxAudioBytes, "the most bytes of audio to keep per file")
+	if err != nil {
+		return nil, err
 	}
-	maxTasks := cfg.MaxTasks
-	switch {
-	case maxTasks < 0:
-		return nil, fmt.Errorf("record: MaxTasks %d is below zero; give the most tasks to hold at once, or 0 for %d", maxTasks, DefaultMaxTasks)
-	case maxTasks == 0:
-		maxTasks = DefaultMaxTasks
+	maxTasks, err := recorderLimit("MaxTasks", cfg.MaxTasks, DefaultMaxTasks, "the most tasks to hold at once")
+	if err != nil {
+		return nil, err
 	}
-	maxSteps := cfg.MaxSteps
-	switch {
-	case maxSteps < 0:
-		return nil, fmt.Errorf("record: MaxSteps %d is below zero; give the most distinct steps to keep of a task, or 0 for %d", maxSteps, DefaultMaxSteps)
-	case maxSteps == 0:
-		maxSteps = DefaultMaxSteps
+	maxSteps, err := recorderLimit("MaxSteps", cfg.MaxSteps, DefaultMaxSteps, "the most distinct steps to keep of a task")
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
