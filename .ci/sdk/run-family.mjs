@@ -55,6 +55,7 @@
 import { parseArgs } from 'node:util';
 
 import { CambApiError, CambApiTimeoutError, CambClient } from '@camb-ai/sdk';
+import { errorKind, isWav, mockAdmin } from './common.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -83,6 +84,7 @@ if (!['none', 'prism', 'validator', 'cambmock-proxy'].includes(opt.via)) usage(`
 if (opt.via === 'validator' && !opt.validator) usage('--via validator needs --validator URL');
 if (opt.via === 'cambmock-proxy' && !opt.cproxy) usage('--via cambmock-proxy needs --cproxy URL');
 const admin = opt.admin.replace(/\/+$/, '');
+const { adminJSON, advanceClock } = mockAdmin(admin, opt.step);
 const basePath = new URL(opt.base).pathname.replace(/\/+$/, '');
 const pollTimeout = Number(opt['poll-timeout']);
 const resultTimeout = Number(opt['result-timeout']);
@@ -339,41 +341,7 @@ async function sdk(ctx, name, entry, fn) {
   }
 }
 
-// How an SDK call failed (see run-sdk.mjs: a timeout is a CambApiError
-// with the message "timeout" and no statusCode).
-function errorKind(e) {
-  if (e instanceof CambApiTimeoutError) return 'timeout';
-  if (e instanceof CambApiError && e.statusCode) return `http${e.statusCode}`;
-  if (e instanceof CambApiError && e.message === '"timeout"') return 'timeout';
-  if (e instanceof CambApiError) return `net(${String(e.message).split('\n')[0].slice(0, 40)})`;
-  return `${e?.name ?? 'error'}(${String(e?.message ?? e).slice(0, 60)})`;
-}
-
-// ---- the mock's admin API ---------------------------------------------
-async function adminJSON(method, path, body) {
-  const res = await fetch(admin + path, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-let manualClock = true;
-async function advanceClock() {
-  if (!manualClock) return new Promise((r) => setTimeout(r, 1000));
-  const { status } = await adminJSON('POST', '/__admin/clock', { by: opt.step });
-  if (status === 409) {
-    manualClock = false;
-    return new Promise((r) => setTimeout(r, 1000));
-  }
-  if (status !== 200) throw new Error(`POST /__admin/clock answered ${status}`);
-}
-
 // ---- content checks ---------------------------------------------------
-function isWav(b) {
-  return b.length >= 44 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WAVE';
-}
 // A Content-Type that says WAV: the mock's audio is always WAV, whatever
 // else the spec declares (tts declares audio/flac too).
 function isWavType(ct) {

@@ -35,6 +35,7 @@
 import { parseArgs } from 'node:util';
 
 import { CambApiError, CambApiTimeoutError, CambClient } from '@camb-ai/sdk';
+import { errorKind, isWav, mockAdmin } from './common.mjs';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -63,6 +64,7 @@ if (!['none', 'prism', 'validator'].includes(opt.via)) usage(`--via ${opt.via}: 
 if (opt.via === 'validator' && !opt.validator) usage('--via validator needs --validator URL');
 if (!['header', 'prompt'].includes(opt.select)) usage(`--select ${opt.select}: not header or prompt`);
 const admin = opt.admin.replace(/\/+$/, '');
+const { adminJSON, advanceClock } = mockAdmin(admin, opt.step);
 const pollTimeout = Number(opt['poll-timeout']);
 const resultTimeout = Number(opt['result-timeout']);
 const maxPolls = Number(opt['max-polls']);
@@ -191,45 +193,7 @@ async function sdk(log, name, fn) {
   }
 }
 
-// How an SDK call failed. Note: on Node's fetch the SDK's per-request
-// timeout does not raise CambApiTimeoutError: its timer aborts with the
-// string "timeout" as reason, fetch rejects with that string (not an
-// AbortError), and the SDK wraps it as CambApiError('"timeout"') with no
-// statusCode.
-function errorKind(e) {
-  if (e instanceof CambApiTimeoutError) return 'timeout';
-  if (e instanceof CambApiError && e.statusCode) return `http${e.statusCode}`;
-  if (e instanceof CambApiError && e.message === '"timeout"') return 'timeout';
-  if (e instanceof CambApiError) return `net(${String(e.message).split('\n')[0].slice(0, 40)})`;
-  return `${e?.name ?? 'error'}(${String(e?.message ?? e).slice(0, 40)})`;
-}
-
-// ---- the mock's admin API (plain HTTP, not the SDK) -------------------
-async function adminJSON(method, path, body) {
-  const res = await fetch(admin + path, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-let manualClock = true;
-async function advanceClock() {
-  if (!manualClock) return new Promise((r) => setTimeout(r, 1000));
-  const { status } = await adminJSON('POST', '/__admin/clock', { by: opt.step });
-  if (status === 409) {
-    manualClock = false; // the mock runs on the real clock
-    return new Promise((r) => setTimeout(r, 1000));
-  }
-  if (status !== 200) throw new Error(`POST /__admin/clock answered ${status}`);
-}
-
 // ---- checks -----------------------------------------------------------
-function isWav(b) {
-  return b.length >= 44 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WAVE';
-}
 
 // Prism's proxy reads every non-JSON body as UTF-8 text and re-encodes it
 // (prism-http dist/utils/parseResponse.js: response.text()), so the WAV it
