@@ -178,6 +178,7 @@ func TestHelpListsFlags(t *testing.T) {
 			"api-key":     "CAMBMOCK_API_KEY",
 			"clock":       "CAMBMOCK_CLOCK",
 			"spec":        "CAMBMOCK_SPEC",
+			"gc-headroom": "CAMBMOCK_GC_HEADROOM",
 			"hang-limit":  "CAMBMOCK_HANG_LIMIT",
 			"log-format":  "CAMBMOCK_LOG_FORMAT",
 			"log-level":   "CAMBMOCK_LOG_LEVEL",
@@ -380,6 +381,11 @@ func TestUsageErrors(t *testing.T) {
 			name: "max-tasks",
 			args: []string{"serve", "--addr", "127.0.0.1:0", "--max-tasks", "0"},
 			want: "serve: --max-tasks 0 is below 1; give the number of tasks to hold",
+		},
+		{
+			name: "gc-headroom",
+			args: []string{"serve", "--addr", "127.0.0.1:0", "--gc-headroom", "-5"},
+			want: "serve: --gc-headroom -5 is not between 0 and 1048576; give MiB, such as 64, or 0 for Go's default",
 		},
 		{
 			name: "hang-limit",

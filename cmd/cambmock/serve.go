@@ -56,6 +56,7 @@ type serveConfig struct {
 	taskTTL   time.Duration
 	token     string
 	store     string
+	gcMiB     int
 }
 
 func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*serveConfig, error) {
@@ -76,10 +77,11 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	ttl := fs.Duration("task-ttl", "CAMBMOCK_TASK_TTL", mockserver.DefaultTaskTTL, "forget a task this long after its last request, on the scenario clock; 0 keeps tasks until a reset")
 	token := fs.String("admin-token", "CAMBMOCK_ADMIN_TOKEN", "", "require this `token` (Authorization: Bearer TOKEN) on the admin API; without one it answers only loopback clients")
 	store := fs.String("store", "CAMBMOCK_STORE", "", "keep tasks in the Redis at `URL` (redis://[:PASSWORD@]HOST:PORT/DB, or rediss:// for TLS), shared by every replica given it, so that replicas behind a load balancer are one mock; default: in this process")
+	gc := fs.Int("gc-headroom", "CAMBMOCK_GC_HEADROOM", DefaultGCHeadroomMiB, "let the heap grow by at least this many `MiB` between garbage collections, which costs memory and saves CPU under load; 0 leaves Go's default, and so does GOGC in the environment")
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
-	*c = serveConfig{addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
+	*c = serveConfig{gcMiB: *gc, addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
 		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale,
 		spec: *specFile, taskTTL: *ttl, token: *token, store: *store}
 	switch c.clock {
@@ -102,6 +104,9 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	}
 	if c.clock == "manual" && c.timeScale != 1 {
 		return nil, usageError("serve: --time-scale scales the real clock, and --clock manual moves only when told; drop one of them")
+	}
+	if c.gcMiB < 0 || c.gcMiB > 1<<20 {
+		return nil, usageError("serve: --gc-headroom %d is not between 0 and %d; give MiB, such as 64, or 0 for Go's default", c.gcMiB, 1<<20)
 	}
 	if c.token != "" && len(c.token) < 16 {
 		return nil, usageError("serve: --admin-token has %d characters; give at least 16, such as the output of openssl rand -hex 16", len(c.token))
@@ -200,6 +205,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w; is another server on that port? choose another with --addr", err)
+	}
+	switch {
+	case c.gcMiB == 0:
+	case getenv("GOGC") != "":
+		logger.Debug("GOGC is set in the environment, so --gc-headroom is not used", "GOGC", getenv("GOGC"))
+	default:
+		logger.Debug("the heap may grow by at least --gc-headroom between garbage collections", "gc_headroom_mib", c.gcMiB)
+		stop := startGCTuner(uint64(c.gcMiB) << 20)
+		defer stop()
 	}
 	return serveOn(ctx, ln, srv, c, logger, sink)
 }
