@@ -544,7 +544,7 @@ func (m *memStore) poll(ctx context.Context, id string, kind uint8) (ticket, err
 		m.noteRunID(st, idx, r, step.Reply)
 	}
 	t := ticket{meta: m.meta(st, idx, r, id), index: next.Step, n: int(n), at: elapsed, real: time.Duration(realNow - r.real),
-		endpoint: judge.Poll, ref: memRef{st, idx, id}, seq: int(r.seq)}
+		endpoint: judge.Poll, mem: memRef{st, idx, id}, seq: int(r.seq)}
 	mu.Unlock()
 	return t, nil
 }
@@ -614,7 +614,7 @@ func (m *memStore) result(ctx context.Context, run int64, kinds []uint8, file bo
 	elapsed := time.Duration(now - r.created)
 	r.seq++
 	t := ticket{index: -1, at: elapsed, real: time.Duration(m.realNow() - r.real), ready: r.flags&fSucceeded != 0,
-		endpoint: judge.Result, ref: memRef{st, idx, id}, seq: int(r.seq)}
+		endpoint: judge.Result, mem: memRef{st, idx, id}, seq: int(r.seq)}
 	if file {
 		t.endpoint = judge.File
 	} else {
@@ -635,8 +635,8 @@ func (m *memStore) result(ctx context.Context, run int64, kinds []uint8, file bo
 }
 
 func (m *memStore) deliver(ctx context.Context, t *ticket, ev judge.Event) {
-	ref, ok := t.ref.(memRef)
-	if !ok {
+	ref := t.mem
+	if ref.st == nil {
 		return
 	}
 	st := ref.st
@@ -671,8 +671,8 @@ func (m *memStore) deliver(ctx context.Context, t *ticket, ev judge.Event) {
 }
 
 func (m *memStore) undeliver(ctx context.Context, t *ticket) {
-	ref, ok := t.ref.(memRef)
-	if !ok {
+	ref := t.mem
+	if ref.st == nil {
 		return
 	}
 	st := ref.st

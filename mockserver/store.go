@@ -108,7 +108,8 @@ type ticket struct {
 	seq int
 
 	endpoint judge.Endpoint
-	ref      any // the store's handle on the task
+	mem      memRef // the memory store's handle on the task (a field, not in ref: no allocation per poll)
+	ref      any    // another store's handle on the task
 }
 
 // snapshot is a task as the admin API shows it.
