@@ -118,7 +118,10 @@ func Handler(g adminguard.Guard) http.Handler {
 			return err
 		}
 		sum := sha256.Sum256(b)
-		ctype := mime.TypeByExtension(path.Ext(name))
+		// The files' own types, not mime.TypeByExtension's: its first call
+		// reads the system's MIME tables, some milliseconds of start-up
+		// and half a megabyte the collector would scan for good.
+		var ctype string
 		switch path.Ext(name) {
 		case ".html":
 			ctype = "text/html; charset=utf-8"
@@ -128,6 +131,8 @@ func Handler(g adminguard.Guard) http.Handler {
 			ctype = "text/css; charset=utf-8"
 		case ".svg":
 			ctype = "image/svg+xml"
+		default:
+			ctype = mime.TypeByExtension(path.Ext(name))
 		}
 		byName[name] = file{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 		return nil
