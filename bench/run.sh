@@ -141,7 +141,8 @@ startup_part() {
     t1=$(date +%s%N)
     exec 3<&-
     times+=("$(( (t1 - t0) / 1000 ))")
-    [ "$r" -eq 5 ] && echo "startup: idle RSS $(( $(rss_kb "${pids[-1]}") / 1024 )) MB"
+    # Idle: a second after the first answer, as ps would show it.
+    [ "$r" -eq 5 ] && sleep 1 && echo "startup: idle RSS $(( $(rss_kb "${pids[-1]}") / 1024 )) MB ($(rss_kb "${pids[-1]}") kB)"
     case "$line" in *" 200 "*) ;; *) echo "bench: the first answer was $line" >&2 ;; esac
     cleanup
   done

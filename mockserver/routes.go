@@ -76,7 +76,7 @@ func (s *Server) routes() {
 // admin API by gorilla/mux.
 func (s *Server) route(ex *exchange, r *http.Request) {
 	path := r.URL.Path
-	rest, ok := strings.CutPrefix(path, s.base+"/")
+	rest, ok := strings.CutPrefix(path, s.baseSlash)
 	if !ok {
 		if strings.HasPrefix(path, "/__files/") {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {

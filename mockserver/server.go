@@ -131,6 +131,7 @@ type Server struct {
 	keys      map[string]struct{}
 	keyHeader string // canonical
 	base      string // the base path, such as /apis
+	baseSlash string // base + "/"
 	clock     scenarios.Clock
 	manual    *scenarios.ManualClock
 	scale     float64 // real seconds per second of the scenario clock
@@ -226,6 +227,7 @@ func New(opts ...Option) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.base = s.spec.BasePath()
+	s.baseSlash = s.base + "/"
 	s.keyHeader = http.CanonicalHeaderKey(s.spec.APIKeyHeader())
 	if err := s.loadScenarios(); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -162,6 +163,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return usageError("serve: %v", err) // as the other flags' errors read
 	}
 	defer sink.Close()
+	// From the start: loading the spec and the scenarios then runs no
+	// collection either.
+	switch {
+	case c.gcMiB == 0:
+	case getenv("GOGC") != "":
+		logger.Debug("GOGC is set in the environment, so --gc-headroom is not used", "GOGC", getenv("GOGC"))
+	default:
+		logger.Debug("the heap may grow by at least --gc-headroom between garbage collections", "gc_headroom_mib", c.gcMiB)
+		stop := startGCTuner(uint64(c.gcMiB) << 20)
+		defer stop()
+	}
 	spec, err := loadSpec(c.spec)
 	if err != nil {
 		return err
@@ -206,15 +218,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("serve: %w; is another server on that port? choose another with --addr", err)
 	}
-	switch {
-	case c.gcMiB == 0:
-	case getenv("GOGC") != "":
-		logger.Debug("GOGC is set in the environment, so --gc-headroom is not used", "GOGC", getenv("GOGC"))
-	default:
-		logger.Debug("the heap may grow by at least --gc-headroom between garbage collections", "gc_headroom_mib", c.gcMiB)
-		stop := startGCTuner(uint64(c.gcMiB) << 20)
-		defer stop()
-	}
 	return serveOn(ctx, ln, srv, c, logger, sink)
 }
 
@@ -229,6 +232,12 @@ func serveOn(ctx context.Context, ln net.Listener, srv *mockserver.Server, c *se
 	logger.Info("cambmock serving", "base_url", base+"/apis", "admin", base+"/__admin/", "dashboard", base+"/__admin/ui/", "scenarios", len(srv.Scenarios()),
 		"default_scenario", srv.DefaultScenario(), "clock", c.clock, "strict", c.strict, "api_keys", keys, "store", storeName(c.store))
 	sink.Flush() // whoever waits for the server reads this line at once
+	// What start-up allocated is garbage the collector, given its
+	// headroom, would leave be for a while; once the server is up, it is
+	// collected and its pages handed back, so that an idle mock stays
+	// small. (Not at once: the first requests have the core.)
+	settle := time.AfterFunc(500*time.Millisecond, debug.FreeOSMemory)
+	defer settle.Stop()
 	// Draining gives answers held by a step's latency a second to go out,
 	// then ends hang faults, which would hold the drain to its bound.
 	// (Server.Close ends latency waits too, and those requests get no answer.)
