@@ -7,9 +7,9 @@ import (
 	"sync"
 )
 
-// DefaultGCHeadroomMiB is how much the heap of cambmock serve may grow
+// defaultGCHeadroomMiB is how much the heap of cambmock serve may grow
 // between collections, at least, unless --gc-headroom says otherwise.
-const DefaultGCHeadroomMiB = 64
+const defaultGCHeadroomMiB = 64
 
 // A gcTuner lets the heap grow by at least headroom bytes between
 // collections. Go's collector, by default, runs again once the heap has

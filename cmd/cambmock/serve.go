@@ -78,7 +78,7 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	ttl := fs.Duration("task-ttl", "CAMBMOCK_TASK_TTL", mockserver.DefaultTaskTTL, "forget a task this long after its last request, on the scenario clock; 0 keeps tasks until a reset")
 	token := fs.String("admin-token", "CAMBMOCK_ADMIN_TOKEN", "", "require this `token` (Authorization: Bearer TOKEN) on the admin API; without one it answers only loopback clients")
 	store := fs.String("store", "CAMBMOCK_STORE", "", "keep tasks in the Redis at `URL` (redis://[:PASSWORD@]HOST:PORT/DB, or rediss:// for TLS), shared by every replica given it, so that replicas behind a load balancer are one mock; default: in this process")
-	gc := fs.Int("gc-headroom", "CAMBMOCK_GC_HEADROOM", DefaultGCHeadroomMiB, "let the heap grow by at least this many `MiB` between garbage collections, which costs memory and saves CPU under load; 0 leaves Go's default, and so does GOGC in the environment")
+	gc := fs.Int("gc-headroom", "CAMBMOCK_GC_HEADROOM", defaultGCHeadroomMiB, "let the heap grow by at least this many `MiB` between garbage collections, which costs memory and saves CPU under load; 0 leaves Go's default, and so does GOGC in the environment")
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
