@@ -82,7 +82,8 @@ func TestThousandConcurrentPolls(t *testing.T) {
 	for i := range ids {
 		ids[i] = ts.CreateTask(mockserver.NewTask{Scenario: "stuck"}).ID()
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
+	// A bound, so that a server that holds a poll fails the test, not CI's timeout.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	errs := make(chan string, len(ids))
 	for _, id := range ids {

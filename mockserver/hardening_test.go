@@ -194,8 +194,11 @@ func TestWaitersOfOtherTasksSleep(t *testing.T) {
 	for range waiters {
 		wg.Go(func() { watched.WaitForPolls(ctx, 1) })
 	}
-	for ts.Server().Wakeups() < waiters {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); ts.Server().Wakeups() < waiters; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("after 30 s, %d waiters have checked their task %d times; want at least one check each", waiters, ts.Server().Wakeups())
+		}
 	}
 	before := ts.Server().Wakeups()
 	for range 100 {

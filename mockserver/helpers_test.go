@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cambmock/cambmock/mockserver"
+	"github.com/cambmock/cambmock/mockserver/mockservertest"
 	"github.com/cambmock/cambmock/scenarios"
 )
 
@@ -296,5 +297,23 @@ func (b *lockedBuffer) waitLines(t testing.TB, n int) []string {
 			return lines
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitInFlight waits until task id has a request in flight, for at most
+// 10 s; done is where the request's goroutine sends what it saw, so that
+// a poll that ended at once fails the test rather than leaving it waiting.
+func waitInFlight(t *testing.T, ts *mockservertest.TestServer, id string, done <-chan seen) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.Task(id).Info().InFlight == 0 {
+		select {
+		case s := <-done:
+			t.Fatalf("the poll of task %s ended before it was in flight: %+v", id, s)
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s had no request in flight after 10 s", id)
+		}
 	}
 }

@@ -163,9 +163,7 @@ func TestCloseEndsHangs(t *testing.T) {
 		}
 		done <- s
 	}()
-	for ts.Task(id).Info().InFlight == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitInFlight(t, ts, id, done)
 	ts.Server().Close()
 	select {
 	case s := <-done:

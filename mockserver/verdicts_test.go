@@ -205,9 +205,7 @@ func TestHangEndsOnManualClock(t *testing.T) {
 		}
 		done <- s
 	}()
-	for ts.Task(id).Info().InFlight == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitInFlight(t, ts, id, done)
 	ts.Advance(10 * time.Second)
 	select {
 	case s := <-done:
