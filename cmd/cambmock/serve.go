@@ -82,9 +82,9 @@ func parseServe(args []string, stdout io.Writer, getenv func(string) string) (*s
 	if err := fs.parse(args); err != nil {
 		return nil, err
 	}
-	*c = serveConfig{gcMiB: *gc, addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
+	*c = serveConfig{addr: *addr, scenario: *scenario, paths: *paths, keys: *keys, clock: *clock, strict: *strict,
 		logFormat: *logFormat, logLevel: *logLevel, maxTasks: *maxTasks, hangLimit: *hang, timeScale: *scale,
-		spec: *specFile, taskTTL: *ttl, token: *token, store: *store}
+		spec: *specFile, taskTTL: *ttl, token: *token, store: *store, gcMiB: *gc}
 	switch c.clock {
 	case "real", "manual":
 	default:
