@@ -4,7 +4,7 @@
 # thread, 64 connections) pinned to core 1, rounds of the mock and a bare
 # net/http handler (bench/baseline) interleaved, median ratio reported.
 #
-#   bench/run.sh                 every figure (about 6 minutes)
+#   bench/run.sh                 every figure (about 10 minutes)
 #   PARTS=default,strict bench/run.sh
 #
 # The parts:
