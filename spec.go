@@ -27,10 +27,20 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/cambmock/cambmock/internal/specsnap"
 )
 
 //go:embed openapi.yaml
 var specYAML []byte
+
+// specSnap is openapi.yaml's node tree, so that LoadSpec need not parse
+// the YAML (see package internal/specsnap). Regenerate it after editing
+// openapi.yaml; until then LoadSpec parses the YAML, and the tests fail.
+//
+//go:generate go run ./internal/specsnap/cmd/specsnap openapi.yaml openapi.snap
+//go:embed openapi.snap
+var specSnap []byte
 
 // SpecYAML returns a copy of the embedded openapi.yaml.
 func SpecYAML() []byte { return bytes.Clone(specYAML) }
@@ -79,13 +89,34 @@ type memoKey struct {
 const maxMemo = 8192
 
 // LoadSpec parses and validates the embedded openapi.yaml and builds its router.
-// It takes a few milliseconds: load it once and share the result.
+// It takes a few milliseconds: load it once and share the result. (The
+// YAML's node tree comes from openapi.snap, which go generate makes from
+// it, so that no YAML is parsed; the document is the same.)
 //
 // The embedded document is not validated again as an OpenAPI document
 // (with its examples) each time: it never changes, and its tests validate
 // it with [ParseSpec], which does, so that a start-up spends nothing on it.
 func LoadSpec() (*Spec, error) {
-	s, err := parseSpec(specYAML, false)
+	return loadEmbedded(specSnap, specYAML)
+}
+
+// loadEmbedded is LoadSpec for the YAML src and its snapshot snap. A
+// snapshot of another version of src (openapi.yaml edited, go generate
+// not yet run) is not used: src is parsed, as for any document.
+func loadEmbedded(snap, src []byte) (*Spec, error) {
+	var doc *openapi3.T
+	if root, err := specsnap.Load(snap, src); err == nil {
+		// What kin-openapi's loader does once it has parsed the YAML:
+		// decode the tree, then resolve the references.
+		doc = &openapi3.T{}
+		if err := root.Decode(doc); err != nil {
+			return nil, fmt.Errorf("openapi.yaml, read from openapi.snap: %w", err)
+		}
+		if err := openapi3.NewLoader().ResolveRefsIn(doc, nil); err != nil {
+			return nil, fmt.Errorf("openapi.yaml, read from openapi.snap: %w", err)
+		}
+	}
+	s, err := buildSpec(src, doc, false)
 	if err != nil {
 		return nil, err
 	}
@@ -107,10 +138,17 @@ func ParseSpec(data []byte) (*Spec, error) {
 }
 
 func parseSpec(data []byte, validate bool) (*Spec, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(data)
-	if err != nil {
-		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	return buildSpec(data, nil, validate)
+}
+
+// buildSpec is parseSpec for data already decoded into doc, or not yet
+// when doc is nil.
+func buildSpec(data []byte, doc *openapi3.T, validate bool) (*Spec, error) {
+	if doc == nil {
+		var err error
+		if doc, err = openapi3.NewLoader().LoadFromData(data); err != nil {
+			return nil, fmt.Errorf("openapi.yaml: %w", err)
+		}
 	}
 	if validate {
 		if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
