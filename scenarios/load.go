@@ -12,11 +12,23 @@ import (
 	"slices"
 	"strings"
 
+	"go.yaml.in/yaml/v4"
+
 	"github.com/cambmock/cambmock"
+	"github.com/cambmock/cambmock/internal/specsnap"
 )
 
 //go:embed *.yaml
 var builtin embed.FS
+
+// builtinSnap holds the node trees of the built-in files, so that a
+// start-up does not parse their YAML (see package internal/specsnap). A
+// file edited since, or added, is parsed as it is; this package's tests
+// fail until go generate ./... makes the bundle again.
+//
+//go:generate go run ../internal/specsnap/cmd/specsnap -bundle . builtin.snap
+//go:embed builtin.snap
+var builtinSnap []byte
 
 // BuiltinFS returns the files of the built-in scenario library.
 func BuiltinFS() fs.FS { return builtin }
@@ -26,7 +38,8 @@ func BuiltinFS() fs.FS { return builtin }
 // left to this package's tests, which make it for each built-in, so that
 // a start-up does not spend milliseconds on it.
 func Builtins(spec *cambmock.Spec) ([]*Scenario, error) {
-	return load(builtin, spec, func(name string) string { return "scenarios/" + name }, nil, !spec.Embedded())
+	snaps, _ := specsnap.LoadBundle(builtinSnap) // a damaged bundle: the YAML is parsed
+	return load(builtin, spec, func(name string) string { return "scenarios/" + name }, nil, !spec.Embedded(), snaps)
 }
 
 // Load parses and checks every scenario file (*.yaml or *.yml) in fsys and
@@ -40,7 +53,7 @@ func Builtins(spec *cambmock.Spec) ([]*Scenario, error) {
 // size is too large. A file that grows past the limit as it is read is
 // refused having read one byte more than the limit.
 func Load(fsys fs.FS, spec *cambmock.Spec) ([]*Scenario, error) {
-	return load(fsys, spec, func(name string) string { return name }, nil, true)
+	return load(fsys, spec, func(name string) string { return name }, nil, true, nil)
 }
 
 // LoadPath is [Load] for a path on disk that names a scenario file or a
@@ -63,14 +76,14 @@ func LoadPath(p string, spec *cambmock.Spec) ([]*Scenario, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc, err := parseAndCheck(p, data, spec, true)
+		sc, err := parseAndCheck(p, data, nil, spec, true)
 		if err != nil {
 			return nil, err
 		}
 		return []*Scenario{sc}, nil
 	}
 	join := func(name string) string { return filepath.Join(p, filepath.FromSlash(name)) }
-	return load(os.DirFS(p), spec, join, func(name string) (fs.File, error) { return openFile(join(name)) }, true)
+	return load(os.DirFS(p), spec, join, func(name string) (fs.File, error) { return openFile(join(name)) }, true, nil)
 }
 
 // openFile opens a file on disk for reading without waiting for a writer,
@@ -85,8 +98,10 @@ func isScenarioFile(name string) bool {
 
 // load reads the scenario files of fsys. display names a file in
 // messages; open, when not nil, opens one in place of fsys.Open.
-// check says whether each scenario is checked against spec.
-func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string, open func(string) (fs.File, error), check bool) ([]*Scenario, error) {
+// check says whether each scenario is checked against spec. snaps holds
+// snapshots of files' node trees by name, used where they are of the file
+// as it is read.
+func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string, open func(string) (fs.File, error), check bool, snaps map[string][]byte) ([]*Scenario, error) {
 	if spec == nil {
 		return nil, fmt.Errorf("scenarios: %w", errNoSpec)
 	}
@@ -124,7 +139,11 @@ func load(fsys fs.FS, spec *cambmock.Spec, display func(string) string, open fun
 			errs = append(errs, err)
 			return nil
 		}
-		sc, err := parseAndCheck(file, data, spec, check)
+		var tree *yaml.Node
+		if snap, ok := snaps[name]; ok {
+			tree, _ = specsnap.Load(snap, data) // nil when stale: the YAML is parsed
+		}
+		sc, err := parseAndCheck(file, data, tree, spec, check)
 		if err != nil {
 			errs = append(errs, err)
 			return nil
@@ -212,8 +231,8 @@ func modeName(mode fs.FileMode) string {
 	return "an irregular file"
 }
 
-func parseAndCheck(file string, data []byte, spec *cambmock.Spec, check bool) (*Scenario, error) {
-	sc, err := Parse(file, data)
+func parseAndCheck(file string, data []byte, tree *yaml.Node, spec *cambmock.Spec, check bool) (*Scenario, error) {
+	sc, err := parseTree(file, data, tree)
 	if err != nil {
 		return nil, err
 	}

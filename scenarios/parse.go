@@ -70,8 +70,14 @@ var (
 // found is reported, as a *[LoadError] or an errors.Join of them in the
 // order they appear in the file.
 func Parse(file string, data []byte) (*Scenario, error) {
+	return parseTree(file, data, nil)
+}
+
+// parseTree is Parse for data whose node tree, when not nil, is tree (from
+// the built-in scenarios' snapshot): the YAML is not parsed again.
+func parseTree(file string, data []byte, tree *yaml.Node) (*Scenario, error) {
 	p := &parser{file: file}
-	sc := p.parse(data)
+	sc := p.parse(data, tree)
 	if len(p.errs) > 0 {
 		slices.SortStableFunc(p.errs, func(a, b *LoadError) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
@@ -107,10 +113,13 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, e)
 }
 
-func (p *parser) parse(data []byte) *Scenario {
+func (p *parser) parse(data []byte, tree *yaml.Node) *Scenario {
 	if len(data) > MaxFileSize {
 		p.errorf(nil, "file is %d bytes; a scenario file may have at most %d", len(data), MaxFileSize)
 		return nil
+	}
+	if tree != nil {
+		return p.parseRoot(tree)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -130,7 +139,11 @@ func (p *parser) parse(data []byte) *Scenario {
 		p.yamlError(err)
 		return nil
 	}
-	root := &doc
+	return p.parseRoot(&doc)
+}
+
+// parseRoot reads the scenario from the tree of a file's one document.
+func (p *parser) parseRoot(root *yaml.Node) *Scenario {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
