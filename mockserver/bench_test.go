@@ -343,8 +343,8 @@ func benchHeapAlloc() int64 {
 }
 
 // BenchmarkStartup measures what stands between starting the mock and its
-// first answer, in process: New (which parses openapi.yaml and compiles
-// the built-in scenarios), creating a task and its first poll, either
+// first answer, in process: New (which loads openapi.yaml and the built-in
+// scenarios from their snapshots, see internal/specsnap), creating a task and its first poll, either
 // through the handler or over a fresh loopback listener and connection.
 func BenchmarkStartup(b *testing.B) {
 	b.Run("handler", func(b *testing.B) {
