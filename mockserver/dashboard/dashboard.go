@@ -82,6 +82,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cambmock/cambmock/mockserver/adminguard"
 )
@@ -107,36 +108,9 @@ type file struct {
 // (?token=TOKEN, see [adminguard.Guard.Login]). Mount it on the same
 // server as the admin API, for /__admin/ui and everything under it.
 func Handler(g adminguard.Guard) http.Handler {
-	byName := map[string]file{}
-	sub, _ := fs.Sub(files, "ui")
-	fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(sub, name)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		// The files' own types, not mime.TypeByExtension's: its first call
-		// reads the system's MIME tables, some milliseconds of start-up
-		// and half a megabyte the collector would scan for good.
-		var ctype string
-		switch path.Ext(name) {
-		case ".html":
-			ctype = "text/html; charset=utf-8"
-		case ".js":
-			ctype = "text/javascript; charset=utf-8"
-		case ".css":
-			ctype = "text/css; charset=utf-8"
-		case ".svg":
-			ctype = "image/svg+xml"
-		default:
-			ctype = mime.TypeByExtension(path.Ext(name))
-		}
-		byName[name] = file{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-		return nil
-	})
+	// Read and hashed at the first request for a file, not at every
+	// start of a server whose dashboard may never be opened.
+	ui := sync.OnceValue(uiFiles)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.Login(w, r) {
 			return
@@ -161,7 +135,7 @@ func Handler(g adminguard.Guard) http.Handler {
 		if name == "" {
 			name = "index.html"
 		}
-		f, ok := byName[name]
+		f, ok := ui()[name]
 		if !ok {
 			writeError(w, http.StatusNotFound, "the dashboard has no file "+strconv.Quote(name)+"; open "+Path)
 			return
@@ -192,4 +166,39 @@ func writeError(w http.ResponseWriter, code int, detail string) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(code)
 	w.Write(b)
+}
+
+// uiFiles reads the dashboard's files, with their types and ETags.
+func uiFiles() map[string]file {
+	byName := map[string]file{}
+	sub, _ := fs.Sub(files, "ui")
+	fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sub, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		// The files' own types, not mime.TypeByExtension's: its first call
+		// reads the system's MIME tables, some milliseconds of start-up
+		// and half a megabyte the collector would scan for good.
+		var ctype string
+		switch path.Ext(name) {
+		case ".html":
+			ctype = "text/html; charset=utf-8"
+		case ".js":
+			ctype = "text/javascript; charset=utf-8"
+		case ".css":
+			ctype = "text/css; charset=utf-8"
+		case ".svg":
+			ctype = "image/svg+xml"
+		default:
+			ctype = mime.TypeByExtension(path.Ext(name))
+		}
+		byName[name] = file{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	return byName
 }
