@@ -13,7 +13,9 @@ package cambmock
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,20 +29,17 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-
-	"github.com/cambmock/cambmock/internal/specsnap"
 )
 
 //go:embed openapi.yaml
 var specYAML []byte
 
-// specSnap is openapi.yaml's node tree, so that LoadSpec need not parse
-// the YAML (see package internal/specsnap). Regenerate it after editing
-// openapi.yaml; until then LoadSpec parses the YAML, and the tests fail.
+// embeddedDoc (spec_doc.go) builds openapi.yaml's document as kin-openapi
+// decodes it, so that LoadSpec parses no YAML (see package
+// internal/specgo). Make it again after editing openapi.yaml; until then
+// LoadSpec parses the YAML, and the tests fail.
 //
-//go:generate go run ./internal/specsnap/cmd/specsnap openapi.yaml openapi.snap
-//go:embed openapi.snap
-var specSnap []byte
+//go:generate go run ./internal/specgo/cmd/specgo openapi.yaml spec_doc.go cambmock embeddedDoc
 
 // SpecYAML returns a copy of the embedded openapi.yaml.
 func SpecYAML() []byte { return bytes.Clone(specYAML) }
@@ -90,30 +89,28 @@ const maxMemo = 8192
 
 // LoadSpec parses and validates the embedded openapi.yaml and builds its router.
 // It takes a few milliseconds: load it once and share the result. (The
-// YAML's node tree comes from openapi.snap, which go generate makes from
-// it, so that no YAML is parsed; the document is the same.)
+// decoded document is built by code go generate makes from the YAML, so
+// that no YAML is parsed at start; the document is the same.)
 //
 // The embedded document is not validated again as an OpenAPI document
 // (with its examples) each time: it never changes, and its tests validate
 // it with [ParseSpec], which does, so that a start-up spends nothing on it.
 func LoadSpec() (*Spec, error) {
-	return loadEmbedded(specSnap, specYAML)
+	return loadEmbedded(specYAML, embeddedDocSum, embeddedDoc)
 }
 
-// loadEmbedded is LoadSpec for the YAML src and its snapshot snap. A
-// snapshot of another version of src (openapi.yaml edited, go generate
-// not yet run) is not used: src is parsed, as for any document.
-func loadEmbedded(snap, src []byte) (*Spec, error) {
+// loadEmbedded is LoadSpec for the YAML src and the function that builds
+// its decoded document, made from the YAML whose SHA-256 is sum. For
+// another src (openapi.yaml edited, go generate not yet run), src is
+// parsed, as for any document.
+func loadEmbedded(src []byte, sum string, decoded func() *openapi3.T) (*Spec, error) {
 	var doc *openapi3.T
-	if root, err := specsnap.Load(snap, src); err == nil {
-		// What kin-openapi's loader does once it has parsed the YAML:
-		// decode the tree, then resolve the references.
-		doc = &openapi3.T{}
-		if err := root.Decode(doc); err != nil {
-			return nil, fmt.Errorf("openapi.yaml, read from openapi.snap: %w", err)
-		}
+	if got := sha256.Sum256(src); hex.EncodeToString(got[:]) == sum {
+		// What kin-openapi's loader does once it has decoded the YAML:
+		// resolve the references.
+		doc = decoded()
 		if err := openapi3.NewLoader().ResolveRefsIn(doc, nil); err != nil {
-			return nil, fmt.Errorf("openapi.yaml, read from openapi.snap: %w", err)
+			return nil, fmt.Errorf("openapi.yaml, built by spec_doc.go: %w", err)
 		}
 	}
 	s, err := buildSpec(src, doc, false)

@@ -1,17 +1,14 @@
-// Package specsnap keeps the node trees of cambmock's embedded YAML in
-// compact binary snapshots, made by go generate, so that a start-up builds
-// the trees from the snapshots instead of running the YAML parser: the
-// family spec (openapi.snap beside openapi.yaml, see [Make]) and the
-// built-in scenarios (scenarios/builtin.snap, see [MakeBundle]).
-//
-// Parsing the 100 KB spec's YAML was about half of what loading it cost
-// (7 of 13 ms on one core), and most of what parsing the 28 built-in
-// scenarios cost; reading a snapshot takes a fraction of that. The
-// readers then decode the tree as they would have after parsing.
+// Package specsnap keeps the node trees of YAML documents in compact
+// binary snapshots, made by go generate, so that a start-up builds a tree
+// from its snapshot instead of running the YAML parser. The built-in
+// scenarios are read from such a bundle (scenarios/builtin.snap, see
+// [MakeBundle]: YAML parsing was most of what parsing them cost); the
+// family spec's decoded document is built by code from package specgo,
+// which reads openapi.yaml's tree prepared by [Make].
 //
 // A snapshot records the SHA-256 of the YAML it was made from, and [Load]
 // refuses it for any other source with [ErrStale]: YAML edited without
-// running go generate is parsed as before rather than served from an old
+// running go generate is parsed as before rather than read from an old
 // tree. The tests of the packages that embed snapshots fail until they
 // are made again.
 package specsnap
@@ -45,8 +42,8 @@ var ErrStale = errors.New("the snapshot was made from another version of the YAM
 // text). Documents kin treats specially elsewhere (anchors and aliases,
 // merge keys, infinities) are refused, so that a snapshot never decodes
 // differently from the YAML; none of them belongs in openapi.yaml. The
-// tests of package cambmock check that the document decoded from the
-// snapshot equals the one kin loads from the YAML.
+// tests of package cambmock check that the document built from it equals
+// the one kin loads from the YAML.
 func Make(source []byte) ([]byte, error) {
 	return make1(source, true)
 }
