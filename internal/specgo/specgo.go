@@ -230,38 +230,16 @@ func (g *gen) basic(t reflect.Type, lit string, typed bool) (string, error) {
 func (g *gen) structPtr(v reflect.Value) (string, error) {
 	t := v.Type()
 	var lit string
-	switch {
-	case t == reflect.TypeFor[openapi3.Paths]():
-		p := v.Addr().Interface().(*openapi3.Paths)
-		l, err := g.mapLike(v, "Paths", p.Len(), func(set func(string, reflect.Value) error) error {
-			for _, k := range p.Keys() {
-				if err := set(k, reflect.ValueOf(p.Value(k))); err != nil {
-					return err
-				}
+	if t == reflect.TypeFor[openapi3.Paths]() || t == reflect.TypeFor[openapi3.Responses]() {
+		// Their entries, by their Map method; nil, they are written as
+		// any struct.
+		if m := v.Addr().MethodByName("Map").Call(nil)[0]; !m.IsNil() {
+			l, err := g.mapLike(v, m)
+			if err != nil {
+				return "", err
 			}
-			return nil
-		})
-		if err != nil {
-			return "", err
+			lit = l
 		}
-		lit = l
-	case t == reflect.TypeFor[openapi3.Responses]():
-		r := v.Addr().Interface().(*openapi3.Responses)
-		if r.Map() == nil {
-			break
-		}
-		l, err := g.mapLike(v, "Responses", r.Len(), func(set func(string, reflect.Value) error) error {
-			for _, k := range r.Keys() {
-				if err := set(k, reflect.ValueOf(r.Value(k))); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-		lit = l
 	}
 	if lit == "" {
 		s, err := g.structLit(v)
@@ -280,21 +258,21 @@ func (g *gen) structPtr(v reflect.Value) (string, error) {
 	return fn + "()", nil
 }
 
-// mapLike writes a Paths or a Responses: a function literal that makes one
-// with openapi3's constructor, sets each entry and the exported fields.
-func (g *gen) mapLike(v reflect.Value, kind string, n int, each func(func(string, reflect.Value) error) error) (string, error) {
+// mapLike writes a Paths or a Responses, v, whose entries are m: a
+// function literal that makes one with openapi3's constructor, sets each
+// entry and the exported fields.
+func (g *gen) mapLike(v reflect.Value, m reflect.Value) (string, error) {
+	kind := v.Type().Name()
+	keys := m.MapKeys()
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
 	var b strings.Builder
-	fmt.Fprintf(&b, "func() *openapi3.%s { m := openapi3.New%sWithCapacity(%d);", kind, kind, n)
-	err := each(func(k string, e reflect.Value) error {
-		s, err := g.value(e, false)
+	fmt.Fprintf(&b, "func() *openapi3.%s { m := openapi3.New%sWithCapacity(%d);", kind, kind, len(keys))
+	for _, k := range keys {
+		s, err := g.value(m.MapIndex(k), false)
 		if err != nil {
-			return err
+			return "", err
 		}
-		fmt.Fprintf(&b, "m.Set(%q, %s);", k, s)
-		return nil
-	})
-	if err != nil {
-		return "", err
+		fmt.Fprintf(&b, "m.Set(%q, %s);", k.String(), s)
 	}
 	t := v.Type()
 	for i := range t.NumField() {
