@@ -87,10 +87,10 @@ type memoKey struct {
 // maxMemo bounds how many verdicts ValidateFixed remembers.
 const maxMemo = 8192
 
-// LoadSpec parses and validates the embedded openapi.yaml and builds its router.
-// It takes a few milliseconds: load it once and share the result. (The
-// decoded document is built by code go generate makes from the YAML, so
-// that no YAML is parsed at start; the document is the same.)
+// LoadSpec loads the embedded openapi.yaml and builds its router. It takes
+// a few milliseconds: load it once and share the result. (The decoded
+// document is built by code go generate makes from the YAML, spec_doc.go,
+// so that no YAML is parsed at start; the document is the same.)
 //
 // The embedded document is not validated again as an OpenAPI document
 // (with its examples) each time: it never changes, and its tests validate
@@ -131,15 +131,12 @@ func (s *Spec) Embedded() bool { return s != nil && s.embedded }
 // check a changed copy of openapi.yaml. The document is validated as an
 // OpenAPI document, its examples included.
 func ParseSpec(data []byte) (*Spec, error) {
-	return parseSpec(data, true)
+	return buildSpec(data, nil, true)
 }
 
-func parseSpec(data []byte, validate bool) (*Spec, error) {
-	return buildSpec(data, nil, validate)
-}
-
-// buildSpec is parseSpec for data already decoded into doc, or not yet
-// when doc is nil.
+// buildSpec builds the Spec of data, decoded into doc, or parsed when doc
+// is nil; validate says whether the document is validated with its
+// examples.
 func buildSpec(data []byte, doc *openapi3.T, validate bool) (*Spec, error) {
 	if doc == nil {
 		var err error
