@@ -157,8 +157,9 @@ func (e *encoder) node(n *yaml.Node) {
 	}
 }
 
-// Load returns the node tree snap holds, which must have been made by
-// [Make] from source: for another source it returns [ErrStale]. The tree
+// Load returns the node tree snap holds, which must have been made (by
+// [Make] or [MakePlain]) from source: for another source it returns
+// [ErrStale]. The tree
 // is the caller's; decoding it does not change it.
 func Load(snap, source []byte) (*yaml.Node, error) {
 	if !bytes.HasPrefix(snap, []byte(magic)) || len(snap) < len(magic)+sha256.Size {
