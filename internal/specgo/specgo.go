@@ -192,8 +192,7 @@ func (g *gen) value(v reflect.Value, dynamic bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		keys := v.MapKeys()
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		keys := sortedKeys(v)
 		var b strings.Builder
 		b.WriteString(tn + "{")
 		for _, k := range keys {
@@ -263,8 +262,7 @@ func (g *gen) structPtr(v reflect.Value) (string, error) {
 // entry and the exported fields.
 func (g *gen) mapLike(v reflect.Value, m reflect.Value) (string, error) {
 	kind := v.Type().Name()
-	keys := m.MapKeys()
-	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+	keys := sortedKeys(m)
 	var b strings.Builder
 	fmt.Fprintf(&b, "func() *openapi3.%s { m := openapi3.New%sWithCapacity(%d);", kind, kind, len(keys))
 	for _, k := range keys {
@@ -274,24 +272,12 @@ func (g *gen) mapLike(v reflect.Value, m reflect.Value) (string, error) {
 		}
 		fmt.Fprintf(&b, "m.Set(%q, %s);", k.String(), s)
 	}
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		fv := v.Field(i)
-		if fv.IsZero() {
-			continue
-		}
-		if !f.IsExported() {
-			if f.Name == "m" {
-				continue
-			}
-			return "", fmt.Errorf("specgo: a %s has its unexported %s set, which cannot be written", t, f.Name)
-		}
-		s, err := g.value(fv, false)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(&b, "m.%s = %s;", f.Name, s)
+	fields, err := g.fields(v, "m")
+	if err != nil {
+		return "", err
+	}
+	for _, f := range fields {
+		fmt.Fprintf(&b, "m.%s = %s;", f.name, f.src)
 	}
 	b.WriteString("return m }()")
 	return b.String(), nil
@@ -305,23 +291,48 @@ func (g *gen) structLit(v reflect.Value) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	fields, err := g.fields(v, "")
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	b.WriteString(tn + "{")
-	for i := range t.NumField() {
-		f := t.Field(i)
-		fv := v.Field(i)
-		if fv.IsZero() {
-			continue
-		}
-		if !f.IsExported() {
-			return "", fmt.Errorf("specgo: a %s has its unexported %s set, which cannot be written", t, f.Name)
-		}
-		s, err := g.value(fv, false)
-		if err != nil {
-			return "", err
-		}
-		b.WriteString(f.Name + ":" + s + ",")
+	for _, f := range fields {
+		b.WriteString(f.name + ":" + f.src + ",")
 	}
 	b.WriteString("}")
 	return b.String(), nil
+}
+
+// field is a struct field's name and its value written as Go.
+type field struct{ name, src string }
+
+// fields writes the fields of the struct v that are not zero. An
+// unexported one is an error, but for entries, which the caller writes.
+func (g *gen) fields(v reflect.Value, entries string) ([]field, error) {
+	t := v.Type()
+	var out []field
+	for i := range t.NumField() {
+		f := t.Field(i)
+		fv := v.Field(i)
+		if fv.IsZero() || !f.IsExported() && f.Name == entries {
+			continue
+		}
+		if !f.IsExported() {
+			return nil, fmt.Errorf("specgo: a %s has its unexported %s set, which cannot be written", t, f.Name)
+		}
+		src, err := g.value(fv, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, field{f.Name, src})
+	}
+	return out, nil
+}
+
+// sortedKeys returns the keys of m, a map keyed by strings, in order.
+func sortedKeys(m reflect.Value) []reflect.Value {
+	keys := m.MapKeys()
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+	return keys
 }
