@@ -2,9 +2,10 @@
 // an OpenAPI YAML file, as kin-openapi's loader holds it once decoded and
 // before its references are resolved, so that package cambmock starts with
 // the embedded openapi.yaml decoded without running the YAML parser or
-// kin-openapi's reflective decoder (about 12 of the 13 ms loading the
-// family spec took on one core). cambmock still resolves the references
-// with kin-openapi's own loader.
+// kin-openapi's reflective decoder: loading the family spec went from
+// 13.6 to 4.2 ms, timed in a fresh process on one core. cambmock still
+// resolves the references with kin-openapi's own loader, most of what is
+// left.
 //
 // The source is made by go generate in the repository's root; it records
 // the SHA-256 of the YAML it was made from, and cambmock uses it only for
